@@ -1,0 +1,222 @@
+/**
+ * The shape of `proxy.config.ts`: everything a user can write, fully typed so an
+ * editor autocompletes every option and flags a wrong one. Values are checked again
+ * at load time (resolve-config.ts) because a config may be plain JavaScript.
+ */
+
+/** Milliseconds as a number, or a string such as `'250ms'`, `'5s'`, `'1m'`, `'1h'`. */
+export type Duration = number | `${number}${DurationUnit}`
+export type DurationUnit = 'ms' | 's' | 'm' | 'h' | 'd'
+
+/** Bytes as a number, or a string such as `'64kb'`, `'10mb'`, `'1gb'` (1 kb = 1024 bytes). */
+export type Size = number | `${number}${SizeUnit}`
+export type SizeUnit = 'b' | 'kb' | 'mb' | 'gb' | 'KB' | 'MB' | 'GB' | 'k' | 'm' | 'g'
+
+export type HttpMethod =
+  | 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE' | 'PATCH' | 'OPTIONS' | 'TRACE' | 'CONNECT'
+  | (string & {})
+
+export type ConfigMode = 'dev' | 'start'
+
+export interface ConfigEnv {
+  /** `'dev'` under `switchyard dev`, `'start'` under `switchyard start` (and `check`). */
+  mode: ConfigMode
+}
+
+export interface ListenConfig {
+  /** TCP port. Default 8080. `0` lets the OS choose (the chosen port is logged). */
+  port?: number
+  /** Interface to bind. Default `'127.0.0.1'`. Use `'0.0.0.0'` or `'::'` to accept remote clients. */
+  host?: string
+}
+
+export interface ServerConfig {
+  /** Origin of the upstream server: `http://host:port` (a path, if any, is ignored). */
+  url: string
+  /** Relative share of traffic for weighted policies. Default 1. */
+  weight?: number
+}
+
+export interface KeepAliveConfig {
+  /** Most open connections to each server of the group. Default 128. */
+  connections?: number
+  /** Close a connection idle this long. Default `'4s'`. */
+  idleTimeout?: Duration
+  /** Longest idle timeout honoured from a server's `Keep-Alive: timeout=` hint. Default `'10m'`. */
+  maxIdleTimeout?: Duration
+  /** Close a connection after this many requests. Default unlimited. */
+  maxRequestsPerConnection?: number
+}
+
+export interface UpstreamTimeouts {
+  /** Establishing the TCP connection. Default `'5s'`. Exceeded → 504. */
+  connect?: Duration
+  /** From sending the request to receiving the response headers. Default `'60s'`. Exceeded → 504. */
+  responseHeaders?: Duration
+  /** Longest gap between two body chunks from the server. Default `'60s'`. Exceeded → client connection aborted. */
+  bodyIdle?: Duration
+  /** Whole exchange, request start to last response byte. Default none. Before headers → 504; after → abort. */
+  total?: Duration
+}
+
+export interface UpstreamConfig {
+  /** The servers of the group: `'http://127.0.0.1:3001'` or `{ url, weight }`. */
+  servers: Array<string | ServerConfig>
+  /** Balancing policy. Default `'round-robin'` (smooth weighted when weights differ). */
+  balance?: BalancePolicyName
+  /**
+   * `Host` header sent upstream. `'preserve'` (default) passes the client's Host through;
+   * `'upstream'` sends the server's own `host:port`; any other string is sent as is.
+   */
+  host?: 'preserve' | 'upstream' | (string & {})
+  keepAlive?: KeepAliveConfig
+  timeouts?: UpstreamTimeouts
+}
+
+export type BalancePolicyName = 'round-robin'
+
+/** Header edits: `set` replaces, `add` appends, `remove` deletes (applied remove → set → add). */
+export interface HeaderRules {
+  set?: Record<string, string>
+  add?: Record<string, string>
+  remove?: string[]
+}
+
+export interface RouteMatch {
+  /** `'api.example.com'` (exact) or `'*.example.com'` (any subdomain, not the apex). Case-insensitive, port ignored. */
+  host?: string | string[]
+  /**
+   * `'/exact'`, `'/users/:id'` (named segment), `'/static/*'` (splat: the rest, possibly empty,
+   * available as `params.splat`). Matched against the canonical path (see README).
+   */
+  path?: string | string[]
+  /** One method or several. */
+  method?: HttpMethod | HttpMethod[]
+  /** Header name → exact value, a RegExp, or `true` for "present". Names are case-insensitive. */
+  headers?: Record<string, string | RegExp | boolean>
+}
+
+export interface RewriteConfig {
+  /** Remove this prefix from the path (`/v1/users` → `/users`); the result always starts with `/`. */
+  stripPrefix?: string
+  /** Prepend this prefix after stripping. */
+  addPrefix?: string
+  /** Replace the whole path with a template using route params: `'/api/:id/:splat'`. */
+  path?: string
+  /** Regular-expression replacement on the path: `{ pattern: /^\/old/, with: '/new' }`. */
+  replace?: { pattern: RegExp | string; with: string }
+}
+
+export interface RouteBase {
+  /** Shown in logs and `switchyard check`. Default `routes[i]`. */
+  name?: string
+  /** What the request must look like; every given field must match. No `match` matches everything. */
+  match?: RouteMatch
+  /** Header edits on the way to the upstream (`request`) and back to the client (`response`). */
+  headers?: { request?: HeaderRules; response?: HeaderRules }
+}
+
+export interface ForwardRoute extends RouteBase {
+  /** Name of an upstream group to forward to. */
+  to: string
+  rewrite?: RewriteConfig
+}
+
+export interface RedirectConfig {
+  /** Target: a path or absolute URL, may use route params: `'/new/:splat'`, `'https://example.com/:id'`. */
+  to: string
+  /** 301, 302 (default), 303, 307 or 308. */
+  status?: 301 | 302 | 303 | 307 | 308
+  /** Append the request's query string. Default true. */
+  preserveQuery?: boolean
+}
+
+export interface RedirectRoute extends RouteBase {
+  redirect: RedirectConfig | string
+}
+
+export interface RespondConfig {
+  /** Default 200. */
+  status?: number
+  /** A string, bytes, or any other value sent as JSON. */
+  body?: string | Uint8Array | Record<string, unknown> | unknown[]
+  headers?: Record<string, string>
+}
+
+export interface RespondRoute extends RouteBase {
+  respond: RespondConfig
+}
+
+export interface HandlerContext {
+  /** Named segments and `splat` from the route's path pattern. */
+  readonly params: Readonly<Record<string, string>>
+  /** Address of the connected client (no `X-Forwarded-For` trust). */
+  readonly clientIp: string
+  /** The route's name. */
+  readonly route: string
+  /**
+   * Forward a request to an upstream group and return its response (streamed).
+   * With no `init`, forwards the incoming request as is (the handler must not have read its body).
+   */
+  forward(group: string, init?: Request | ForwardInit): Promise<Response>
+}
+
+export interface ForwardInit {
+  method?: string
+  /** Path and query sent upstream. Default: the incoming request's. */
+  path?: string
+  headers?: HeadersInit
+  body?: BodyInit | null
+}
+
+export type Handler = (request: Request, ctx: HandlerContext) => Response | Promise<Response>
+
+export interface HandleRoute extends RouteBase {
+  handle: Handler
+  /** Longest a handler may take before the client gets 504. Default `'30s'`. */
+  handlerTimeout?: Duration
+}
+
+export type RouteConfig = ForwardRoute | RedirectRoute | RespondRoute | HandleRoute
+
+export interface ForwardedHeadersConfig {
+  /** Append the client address to `X-Forwarded-For` and set `X-Forwarded-Proto`/`-Host`. Default true. */
+  xForwarded?: boolean
+  /** Also add an RFC 7239 `Forwarded` element. Default false. */
+  forwarded?: boolean
+}
+
+export interface ServerOptions {
+  /** How long shutdown waits for in-flight requests before closing them. Default `'10s'`. */
+  drainTimeout?: Duration
+  /** Client must send complete request headers within this. Default `'30s'`. */
+  headersTimeout?: Duration
+  /** Idle keep-alive client connections close after this. Default `'5s'`. */
+  keepAliveTimeout?: Duration
+  /** Largest request head accepted (431 beyond). Default `'16kb'`. */
+  maxHeaderSize?: Size
+}
+
+export interface LogConfig {
+  /** `'pretty'` (default under `dev`) or `'json'` (one object per line). */
+  format?: 'pretty' | 'json'
+  /** One line per request. Default true. */
+  access?: boolean
+}
+
+export interface SwitchyardConfig {
+  /** Where to accept clients: one listener or several. Default `{ host: '127.0.0.1', port: 8080 }`. */
+  listen?: ListenConfig | number | Array<ListenConfig | number>
+  /** Named groups of servers that routes forward to. */
+  upstreams?: Record<string, UpstreamConfig>
+  /** Tried in order; the first that matches handles the request. None matching → 404. */
+  routes: RouteConfig[]
+  forwardedHeaders?: ForwardedHeadersConfig
+  server?: ServerOptions
+  log?: LogConfig
+}
+
+export type ConfigExport =
+  | SwitchyardConfig
+  | Promise<SwitchyardConfig>
+  | ((env: ConfigEnv) => SwitchyardConfig | Promise<SwitchyardConfig>)
