@@ -165,9 +165,12 @@ export interface ForwardInit {
   method?: string
   /** Path and query sent upstream. Default: the incoming request's. */
   path?: string
-  headers?: HeadersInit
-  body?: BodyInit | null
+  headers?: Headers | Record<string, string> | Array<[string, string]>
+  body?: ForwardBody | null
 }
+
+/** What `ctx.forward` accepts as a body. */
+export type ForwardBody = string | Uint8Array | ArrayBuffer | ReadableStream<Uint8Array> | Blob | URLSearchParams | FormData
 
 export type Handler = (request: Request, ctx: HandlerContext) => Response | Promise<Response>
 

@@ -1,0 +1,76 @@
+/**
+ * Per-request state: what was asked (canonical target, host, client), what was decided
+ * (route, params, upstream server) and what happened (status, bytes, error) for the log.
+ * Implements the small request views the router and balancers read, so no other object
+ * is built for them.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { ResolvedRoute } from './resolved-config.js'
+import type { PickContext } from './balancer/balancer.js'
+import type { RoutableRequest } from './router/router.js'
+import { NO_PARAMS, type PathParams } from './router/path-pattern.js'
+import type { Generation } from './generation.js'
+
+export class RequestContext implements PickContext, RoutableRequest {
+  readonly startTime = performance.now()
+  readonly method: string
+  readonly clientIp: string
+  /** Host header as received ('' when absent). */
+  hostHeader = ''
+  /** Lowercase host without port, for routing. */
+  host = ''
+  path = '/'
+  query = ''
+  /** The request carries a body (Content-Length > 0 or Transfer-Encoding). */
+  hasBody = false
+  route: ResolvedRoute | undefined
+  params: PathParams = NO_PARAMS
+  server: string | undefined
+  status = 0
+  bytes = 0
+  error: string | undefined
+  /** Called when the client goes away before the response finished. */
+  onClientAbort: (() => void) | undefined
+
+  constructor(readonly req: IncomingMessage, readonly res: ServerResponse, readonly generation: Generation) {
+    this.method = req.method ?? 'GET'
+    const ip = req.socket.remoteAddress ?? ''
+    this.clientIp = ip.startsWith('::ffff:') ? ip.slice(7) : ip
+    const raw = req.rawHeaders
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!
+      if (name.length === 4 && name.toLowerCase() === 'host') this.hostHeader = raw[i + 1]!
+      else if (name.length === 14 && name.toLowerCase() === 'content-length') this.hasBody ||= raw[i + 1] !== '0'
+      else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') this.hasBody = true
+    }
+  }
+
+  /** Sets host from the Host header or an absolute-form authority, lowercased, port removed. */
+  setHost(authority: string): void {
+    const a = authority.toLowerCase()
+    if (a.startsWith('[')) {
+      const end = a.indexOf(']')
+      this.host = end < 0 ? a : a.slice(0, end + 1)
+    } else {
+      const colon = a.indexOf(':')
+      this.host = colon < 0 ? a : a.slice(0, colon)
+    }
+  }
+
+  header(name: string): string | undefined {
+    const raw = this.req.rawHeaders
+    for (let i = 0; i < raw.length; i += 2) {
+      if (raw[i]!.length === name.length && raw[i]!.toLowerCase() === name) return raw[i + 1]
+    }
+    return undefined
+  }
+
+  /** Canonical path plus query, as sent upstream unless a rewrite changes the path. */
+  get target(): string {
+    return this.query === '' ? this.path : `${this.path}?${this.query}`
+  }
+
+  get elapsedMs(): number {
+    return performance.now() - this.startTime
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * Builds the header list sent upstream from the client's raw headers in one pass:
+ * hop-by-hop and Connection-nominated fields dropped, Host per the group's mode,
+ * X-Forwarded-For appended, X-Forwarded-Proto/-Host set, optional RFC 7239 Forwarded,
+ * then the route's header rules. Content-Length is kept (undici enforces it against the
+ * streamed body); everything else about framing is undici's.
+ */
+import type { ResolvedHeaderRules, HostHeaderMode } from '../resolved-config.js'
+import { isHopByHop, connectionNominated } from './hop-by-hop.js'
+
+export interface ForwardedInfo {
+  clientIp: string
+  proto: 'http' | 'https'
+  /** The client's Host header value as received ('' if none). */
+  host: string
+  xForwarded: boolean
+  forwarded: boolean
+}
+
+export function buildUpstreamHeaders(
+  raw: readonly string[], info: ForwardedInfo, hostMode: HostHeaderMode, upstreamHost: string,
+  rules: ResolvedHeaderRules | undefined,
+): string[] {
+  let nominated: Set<string> | undefined
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') {
+      nominated = connectionNominated(collect(raw, 'connection'))
+      break
+    }
+  }
+  const out: string[] = []
+  let xff: string | undefined
+  let forwardedPrior: string | undefined
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!
+    const lower = name.toLowerCase()
+    const value = raw[i + 1]!
+    if (lower === 'host' || isHopByHop(lower) || nominated?.has(lower)) continue
+    if (rules && rules.remove.includes(lower)) continue
+    if (info.xForwarded) {
+      if (lower === 'x-forwarded-for') {
+        xff = xff === undefined ? value : `${xff}, ${value}`
+        continue
+      }
+      if (lower === 'x-forwarded-proto' || lower === 'x-forwarded-host') continue
+    }
+    if (info.forwarded && lower === 'forwarded') {
+      forwardedPrior = forwardedPrior === undefined ? value : `${forwardedPrior}, ${value}`
+      continue
+    }
+    out.push(name, value)
+  }
+  const host = hostMode.kind === 'preserve' ? info.host || upstreamHost : hostMode.kind === 'upstream' ? upstreamHost : hostMode.value
+  out.push('host', host)
+  if (info.xForwarded) {
+    out.push('x-forwarded-for', xff === undefined ? info.clientIp : `${xff}, ${info.clientIp}`)
+    out.push('x-forwarded-proto', info.proto)
+    if (info.host) out.push('x-forwarded-host', info.host)
+  }
+  if (info.forwarded) {
+    const element = forwardedElement(info)
+    out.push('forwarded', forwardedPrior === undefined ? element : `${forwardedPrior}, ${element}`)
+  }
+  if (rules) for (const [n, v] of rules.append) out.push(n, v)
+  return out
+}
+
+function collect(raw: readonly string[], lowerName: string): string[] {
+  const values: string[] = []
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === lowerName) values.push(raw[i + 1]!)
+  return values
+}
+
+/** RFC 7239 element; IPv6 addresses and anything not a token are quoted. */
+function forwardedElement(info: ForwardedInfo): string {
+  const forNode = info.clientIp.includes(':') ? `"[${info.clientIp}]"` : info.clientIp
+  const parts = [`for=${forNode}`]
+  if (info.host) parts.push(`host=${/^[A-Za-z0-9.\-]+$/.test(info.host) ? info.host : JSON.stringify(info.host)}`)
+  parts.push(`proto=${info.proto}`)
+  return parts.join(';')
+}

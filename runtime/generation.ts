@@ -1,0 +1,33 @@
+/**
+ * An immutable snapshot of everything built from one config: router and upstream groups.
+ * A request captures the current Generation when it starts and finishes on it; a reload
+ * builds a new one and swaps one reference. Long-lived state (pools, server counters) is
+ * looked up from registries, not rebuilt.
+ */
+import type { ResolvedConfig } from './resolved-config.js'
+import { Router } from './router/router.js'
+import { UpstreamGroup } from './upstream/upstream-group.js'
+import type { ServerStateRegistry } from './upstream/server-state.js'
+import type { PoolRegistry } from './forward/pool-registry.js'
+
+export class Generation {
+  readonly router: Router
+  readonly groups = new Map<string, UpstreamGroup>()
+  readonly createdAt = Date.now()
+
+  constructor(readonly id: number, readonly config: ResolvedConfig, states: ServerStateRegistry, pools: PoolRegistry) {
+    this.router = new Router(config.routes)
+    for (const [name, upstream] of config.upstreams) this.groups.set(name, new UpstreamGroup(upstream, states, pools))
+  }
+
+  /** Pool keys and server origins this Generation uses, so registries can drop the rest. */
+  usage(): { poolKeys: Set<string>; origins: Set<string> } {
+    const poolKeys = new Set<string>()
+    const origins = new Set<string>()
+    for (const group of this.groups.values()) {
+      for (const key of group.poolKeys) poolKeys.add(key)
+      for (const m of group.members) origins.add(m.origin)
+    }
+    return { poolKeys, origins }
+  }
+}

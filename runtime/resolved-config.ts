@@ -1,0 +1,69 @@
+/**
+ * The validated, normalised config the data plane is built from. Produced by
+ * src/config/resolve-config.ts; every duration is in ms, every size in bytes, every
+ * default filled in, so the runtime never interprets user input.
+ */
+import type { Handler } from '../src/config/types.js'
+
+export interface ResolvedListen { host: string; port: number }
+
+export interface ResolvedServer { origin: string; weight: number }
+
+export type HostHeaderMode = { kind: 'preserve' } | { kind: 'upstream' } | { kind: 'fixed'; value: string }
+
+export interface ResolvedUpstream {
+  name: string
+  servers: ResolvedServer[]
+  balance: 'round-robin'
+  host: HostHeaderMode
+  keepAlive: { connections: number; idleTimeout: number; maxIdleTimeout: number; maxRequestsPerConnection: number }
+  timeouts: { connect: number; responseHeaders: number; bodyIdle: number; total: number }
+}
+
+export interface ResolvedHeaderRules {
+  /** Lowercase names to remove (also those replaced by `set`). */
+  remove: string[]
+  /** [name, value] appended after removal (`set` entries first, then `add`). */
+  append: Array<[string, string]>
+}
+
+export type HeaderMatcher = (value: string | undefined) => boolean
+
+export interface ResolvedMatch {
+  /** Lowercase exact hosts and `.suffix` entries for `*.example.com`. */
+  hosts?: string[]
+  paths?: string[]
+  methods?: string[]
+  headers?: Array<[string, HeaderMatcher]>
+}
+
+export interface ResolvedRewrite {
+  stripPrefix?: string
+  addPrefix?: string
+  path?: string
+  replace?: { pattern: RegExp; with: string }
+}
+
+export type RouteAction =
+  | { type: 'forward'; upstream: string; rewrite?: ResolvedRewrite }
+  | { type: 'redirect'; to: string; status: number; preserveQuery: boolean }
+  | { type: 'respond'; status: number; body: Buffer; headers: Array<[string, string]> }
+  | { type: 'handle'; handler: Handler; timeout: number }
+
+export interface ResolvedRoute {
+  name: string
+  index: number
+  match: ResolvedMatch
+  action: RouteAction
+  requestHeaders?: ResolvedHeaderRules
+  responseHeaders?: ResolvedHeaderRules
+}
+
+export interface ResolvedConfig {
+  listen: ResolvedListen[]
+  upstreams: Map<string, ResolvedUpstream>
+  routes: ResolvedRoute[]
+  forwardedHeaders: { xForwarded: boolean; forwarded: boolean }
+  server: { drainTimeout: number; headersTimeout: number; keepAliveTimeout: number; maxHeaderSize: number }
+  log: { format: 'pretty' | 'json'; access: boolean }
+}

@@ -1,0 +1,170 @@
+/**
+ * The data plane: owns listeners, the current Generation and the long-lived registries.
+ * `reload` builds a new Generation and swaps one reference; requests in flight finish on
+ * the Generation they started with, and pools of retired servers close once no
+ * Generation that uses them has requests left.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { ResolvedConfig } from './resolved-config.js'
+import { Generation } from './generation.js'
+import { RequestContext } from './context.js'
+import { ServerStateRegistry } from './upstream/server-state.js'
+import { PoolRegistry } from './forward/pool-registry.js'
+import { NodeListener } from './adapters/node/node-listener.js'
+import { canonicalize, BadTargetError } from './canonical.js'
+import { forwardRequest } from './forward/forward.js'
+import { rewritePath } from './router/rewrite.js'
+import { fillTemplate } from './router/path-pattern.js'
+import { runHandler } from './handle/run-handler.js'
+import { send, sendError, sendText } from './respond.js'
+import { silentLog, type RuntimeLog } from './log.js'
+
+export interface RuntimeOptions {
+  log?: RuntimeLog
+}
+
+export class Runtime {
+  readonly log: RuntimeLog
+  readonly states = new ServerStateRegistry()
+  readonly pools = new PoolRegistry()
+  #generation: Generation | undefined
+  #nextId = 1
+  /** Generation → requests in flight on it. */
+  readonly #inflight = new Map<Generation, number>()
+  readonly #listeners = new Map<string, NodeListener>()
+  #closing = false
+
+  constructor(options: RuntimeOptions = {}) {
+    this.log = options.log ?? silentLog
+  }
+
+  get generation(): Generation {
+    if (!this.#generation) throw new Error('runtime has no config yet')
+    return this.#generation
+  }
+
+  /** Builds and swaps in a Generation for `config`, then brings listeners in line with it. */
+  async load(config: ResolvedConfig): Promise<Generation> {
+    const next = new Generation(this.#nextId++, config, this.states, this.pools)
+    const previous = this.#generation
+    this.#generation = next
+    this.#inflight.set(next, 0)
+    if (previous && (this.#inflight.get(previous) ?? 0) === 0) this.#inflight.delete(previous)
+    await this.#syncListeners(config)
+    void this.#collect()
+    return next
+  }
+
+  addresses(): AddressInfo[] {
+    return [...this.#listeners.values()].map((l) => l.server.address() as AddressInfo)
+  }
+
+  readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const gen = this.#generation!
+    const ctx = new RequestContext(req, res, gen)
+    this.#inflight.set(gen, (this.#inflight.get(gen) ?? 0) + 1)
+    res.once('close', () => this.#finish(ctx))
+    if (this.#closing) res.setHeader('connection', 'close')
+    try {
+      this.#route(ctx)
+    } catch (err) {
+      this.log.error(`internal error: ${(err as Error).stack}`, { target: req.url })
+      sendError(ctx, 500, `internal error: ${(err as Error).message}`)
+    }
+  }
+
+  #route(ctx: RequestContext): void {
+    try {
+      const target = canonicalize(ctx.req.url ?? '/')
+      ctx.path = target.path
+      ctx.query = target.query
+      ctx.setHost(target.authority ?? ctx.hostHeader)
+    } catch (err) {
+      if (err instanceof BadTargetError) return sendError(ctx, 400, err.message)
+      throw err
+    }
+    if (ctx.method === 'CONNECT') return sendError(ctx, 405, 'CONNECT is not supported', ['allow', 'GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS'])
+    const match = ctx.generation.router.match(ctx)
+    if (!match) {
+      ctx.error = 'no route matched'
+      return sendText(ctx, 404, `404 Not Found: no route matches ${ctx.method} ${ctx.host || '(no host)'}${ctx.path}`)
+    }
+    ctx.route = match.route
+    ctx.params = match.params
+    const action = match.route.action
+    switch (action.type) {
+      case 'forward': {
+        const group = ctx.generation.groups.get(action.upstream)!
+        const path = action.rewrite ? rewritePath(ctx.path, ctx.params, action.rewrite) : ctx.path
+        return forwardRequest(ctx, group, ctx.query === '' ? path : `${path}?${ctx.query}`, this.log)
+      }
+      case 'redirect': {
+        let location = fillTemplate(action.to, ctx.params)
+        if (action.preserveQuery && ctx.query) location += (location.includes('?') ? '&' : '?') + ctx.query
+        return sendText(ctx, action.status, `Redirecting to ${location}`, ['location', location])
+      }
+      case 'respond':
+        return send(ctx, action.status, [...action.headers.flat(), 'content-length', String(action.body.length)], action.body)
+      case 'handle':
+        void runHandler(ctx, action.handler, action.timeout, this.log)
+    }
+  }
+
+  #finish(ctx: RequestContext): void {
+    const gen = ctx.generation
+    const left = (this.#inflight.get(gen) ?? 1) - 1
+    if (left > 0 || gen === this.#generation) this.#inflight.set(gen, left)
+    else {
+      this.#inflight.delete(gen)
+      void this.#collect()
+    }
+    if (!ctx.res.writableFinished) {
+      ctx.onClientAbort?.()
+      ctx.error ??= 'client closed the connection before the response finished'
+    }
+    if (gen.config.log.access) {
+      this.log.access({
+        method: ctx.method, target: ctx.target, host: ctx.hostHeader, status: ctx.status, route: ctx.route?.name,
+        upstream: ctx.server, durationMs: ctx.elapsedMs, bytes: ctx.bytes, clientIp: ctx.clientIp, error: ctx.error,
+      })
+    }
+  }
+
+  /** Close pools and forget server state that no live Generation uses. */
+  async #collect(): Promise<void> {
+    const poolKeys = new Set<string>()
+    const origins = new Set<string>()
+    for (const gen of this.#inflight.keys()) {
+      const usage = gen.usage()
+      usage.poolKeys.forEach((k) => poolKeys.add(k))
+      usage.origins.forEach((o) => origins.add(o))
+    }
+    this.states.retain(origins)
+    await this.pools.retain(poolKeys)
+  }
+
+  async #syncListeners(config: ResolvedConfig): Promise<void> {
+    const wanted = new Map(config.listen.map((l) => [`${l.host}|${l.port}`, l]))
+    for (const [key, listener] of this.#listeners) {
+      if (wanted.has(key) && listener.address.port !== 0) continue
+      if (wanted.has(key)) continue // port 0: keep the port the OS gave us
+      this.#listeners.delete(key)
+      await listener.close(config.server.drainTimeout)
+    }
+    for (const [key, address] of wanted) {
+      if (this.#listeners.has(key)) continue
+      const listener = new NodeListener(address, config.server, this.handle)
+      await listener.listen()
+      this.#listeners.set(key, listener)
+    }
+  }
+
+  /** Graceful stop: no new connections, in-flight requests get up to `drainTimeout` ms. */
+  async close(drainTimeout = this.#generation?.config.server.drainTimeout ?? 10_000): Promise<void> {
+    this.#closing = true
+    await Promise.all([...this.#listeners.values()].map((l) => l.close(drainTimeout)))
+    this.#listeners.clear()
+    await this.pools.closeAll(true)
+  }
+}

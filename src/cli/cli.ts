@@ -1,0 +1,55 @@
+/** `switchyard` command line: dev, start, check, init. */
+import { cac } from 'cac'
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { runServer } from './run-server.js'
+import { runCheck } from './check.js'
+import { runInit } from './init.js'
+
+export interface GlobalOptions {
+  config?: string
+  port?: number
+  host?: string
+  json?: boolean
+  force?: boolean
+}
+
+const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../../package.json', import.meta.url)), 'utf8')) as { version: string }
+
+export async function runCli(argv: string[]): Promise<number> {
+  const cli = cac('switchyard')
+  let result: Promise<number> = Promise.resolve(0)
+  cli.option('-c, --config <file>', 'Config file (default: ./proxy.config.ts)')
+  cli.option('-p, --port <port>', 'Listen on this port instead of the config\'s listeners')
+  cli.option('--host <host>', 'Listen on this address instead of the config\'s')
+
+  cli.command('dev [config]', 'Run the proxy and reload it whenever the config or a file it imports changes')
+    .option('--json', 'Log JSON lines instead of readable text')
+    .action((config: string | undefined, o: GlobalOptions) => (result = runServer('dev', config ?? o.config, o)))
+  cli.command('start [config]', 'Run the proxy for production: no file watching, reload on SIGHUP')
+    .option('--json', 'Log JSON lines instead of readable text')
+    .action((config: string | undefined, o: GlobalOptions) => (result = runServer('start', config ?? o.config, o)))
+  cli.command('check [config]', 'Compile and validate the config; print its routes and upstreams')
+    .action((config: string | undefined, o: GlobalOptions) => (result = runCheck(config ?? o.config)))
+  cli.command('init [dir]', 'Write a commented starter proxy.config.ts')
+    .option('--force', 'Overwrite an existing proxy.config.ts')
+    .action((dir: string | undefined, o: GlobalOptions) => (result = runInit(dir, o.force === true)))
+  cli.command('').action(() => {
+    cli.outputHelp()
+  })
+  cli.help()
+  cli.version(pkg.version)
+  try {
+    cli.parse(argv, { run: false })
+    if (cli.options.help || cli.options.version) return 0
+    const port = cli.options.port as unknown
+    if (port !== undefined && (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535)) {
+      throw new Error(`--port: expected a port number from 0 to 65535, got '${String(port)}'`)
+    }
+    await cli.runMatchedCommand()
+    return await result
+  } catch (err) {
+    process.stderr.write(`switchyard: ${(err as Error).message}\n`)
+    return 1
+  }
+}

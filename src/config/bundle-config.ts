@@ -1,0 +1,73 @@
+/**
+ * Bundles the config and its local imports with one long-lived esbuild context (a rebuild
+ * takes a few ms). Output is CJS so it can be loaded without leaking (see load-config.ts);
+ * packages stay external and are required from the config's folder. The metafile's inputs
+ * are the files to watch.
+ */
+import * as esbuild from 'esbuild'
+import { dirname, resolve, basename } from 'node:path'
+import { ConfigError } from './config-error.js'
+
+export interface ConfigBundle {
+  code: string
+  /** Absolute paths of every local file the config imported, itself included. */
+  inputs: string[]
+}
+
+export class ConfigBundler {
+  #context: Promise<esbuild.BuildContext<{ metafile: true; write: false }>> | undefined
+
+  constructor(readonly file: string) {}
+
+  async build(): Promise<ConfigBundle> {
+    const dir = dirname(this.file)
+    this.#context ??= esbuild.context({
+      entryPoints: [this.file],
+      absWorkingDir: dir,
+      outfile: resolve(dir, `${basename(this.file)}.bundle.cjs`),
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      packages: 'external',
+      sourcemap: 'inline',
+      sourcesContent: false,
+      metafile: true,
+      write: false,
+      logLevel: 'silent',
+      // CJS has no import.meta: give configs the values they expect (of the config file itself).
+      banner: { js: 'var __sy_import_meta_url = require("node:url").pathToFileURL(__filename).href;' },
+      define: {
+        'import.meta.url': '__sy_import_meta_url',
+        'import.meta.dirname': '__dirname',
+        'import.meta.filename': '__filename',
+      },
+    })
+    const ctx = await this.#context
+    let result: esbuild.BuildResult<{ metafile: true; write: false }>
+    try {
+      result = await ctx.rebuild()
+    } catch (err) {
+      throw fromBuildFailure(err, this.file)
+    }
+    const inputs = Object.keys(result.metafile.inputs).map((p) => resolve(dir, p))
+    return { code: result.outputFiles[0]!.text, inputs }
+  }
+
+  async dispose(): Promise<void> {
+    const ctx = await this.#context
+    this.#context = undefined
+    await ctx?.dispose()
+  }
+}
+
+function fromBuildFailure(err: unknown, file: string): Error {
+  const errors = (err as esbuild.BuildFailure).errors
+  if (!Array.isArray(errors) || errors.length === 0) return err as Error
+  const dir = dirname(file)
+  const problems = errors.map((e) => ({
+    path: e.location ? `${resolve(dir, e.location.file)}:${e.location.line}:${e.location.column + 1}` : file,
+    message: e.location?.lineText ? `${e.text}\n    ${e.location.lineText.trim()}` : e.text,
+  }))
+  return new ConfigError(problems)
+}

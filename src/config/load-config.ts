@@ -1,0 +1,26 @@
+/**
+ * Evaluates a bundled config. The CJS bundle runs through vm.compileFunction with a
+ * require rooted at the config's folder: unlike a fresh ESM import() per reload, the
+ * module is garbage-collected when replaced (TOOLCHAIN.md: ESM imports leak ~57 MB over
+ * 200 reloads; this route ~0). `switchyard` itself resolves to the running copy, so a
+ * config gets the same defineConfig/middleware objects as the proxy that loads it.
+ */
+import vm from 'node:vm'
+import { createRequire } from 'node:module'
+import { dirname } from 'node:path'
+import * as api from '../index.js'
+import type { ConfigMode } from './types.js'
+
+process.setSourceMapsEnabled(true)
+
+export async function evaluateConfig(code: string, file: string, mode: ConfigMode): Promise<unknown> {
+  const baseRequire = createRequire(file)
+  const configRequire = Object.assign((id: string): unknown => (id === 'switchyard' ? api : baseRequire(id)), baseRequire)
+  const module = { exports: {} as Record<string, unknown> }
+  const fn = vm.compileFunction(code, ['module', 'exports', 'require', '__filename', '__dirname'], { filename: file })
+  fn(module, module.exports, configRequire, file, dirname(file))
+  const exported = module.exports
+  let value: unknown = exported && typeof exported === 'object' && 'default' in exported ? exported.default : exported
+  if (typeof value === 'function') value = await (value as (env: { mode: ConfigMode }) => unknown)({ mode })
+  return await value
+}

@@ -1,0 +1,94 @@
+/**
+ * The control plane around a Runtime: loads the config, starts the runtime, and reloads on
+ * file changes (dev) or SIGHUP (start). A reload that fails at any step is logged with
+ * file:line and the running config keeps serving.
+ */
+import type { AddressInfo } from 'node:net'
+import { relative } from 'node:path'
+import { Runtime } from '../../runtime/runtime.js'
+import type { Generation } from '../../runtime/generation.js'
+import { ConfigLoader, type ListenOverride } from './config-loader.js'
+import { ConfigWatcher } from '../config/watch-config.js'
+import type { ConfigMode } from '../config/types.js'
+import type { Logger } from '../log/logger.js'
+
+export interface ServerOptions {
+  configFile: string
+  mode: ConfigMode
+  watch: boolean
+  log: Logger
+  override?: ListenOverride
+  /** Keep the log format the CLI chose instead of the config's `log.format`. */
+  fixedLogFormat?: boolean
+}
+
+export class SwitchyardServer {
+  readonly runtime: Runtime
+  readonly #loader: ConfigLoader
+  #watcher: ConfigWatcher | undefined
+  #reloads = 0
+
+  private constructor(readonly options: ServerOptions) {
+    this.runtime = new Runtime({ log: options.log })
+    this.#loader = new ConfigLoader(options.configFile, options.mode, options.override)
+  }
+
+  /** Loads the config and starts listening; throws (ConfigError) when the first load fails. */
+  static async start(options: ServerOptions): Promise<SwitchyardServer> {
+    const server = new SwitchyardServer(options)
+    try {
+      const { config } = await server.#loader.load()
+      if (!options.fixedLogFormat) options.log.format = config.log.format
+      await server.runtime.load(config)
+    } catch (err) {
+      await server.close()
+      throw err
+    }
+    if (options.watch) {
+      server.#watcher = new ConfigWatcher(server.#loader.inputs, { reload: () => server.#reloadFromWatch() })
+      await server.#watcher.ready()
+    }
+    return server
+  }
+
+  get addresses(): AddressInfo[] {
+    return this.runtime.addresses()
+  }
+
+  get generation(): Generation {
+    return this.runtime.generation
+  }
+
+  /** Reloads now. Resolves true when the new config serves, false when it failed (logged). */
+  async reload(): Promise<boolean> {
+    const started = performance.now()
+    const shown = relative(process.cwd(), this.options.configFile) || this.options.configFile
+    try {
+      const { config } = await this.#loader.load()
+      if (!this.options.fixedLogFormat) this.options.log.format = config.log.format
+      const gen = await this.runtime.load(config)
+      this.#reloads++
+      this.options.log.info(`reloaded ${shown} in ${(performance.now() - started).toFixed(1)} ms (generation ${gen.id}, ${config.routes.length} routes)`)
+      return true
+    } catch (err) {
+      this.options.log.error(`reload failed, still serving the previous config:\n${(err as Error).message}`)
+      return false
+    }
+  }
+
+  async #reloadFromWatch(): Promise<string[]> {
+    await this.reload()
+    return this.#loader.inputs
+  }
+
+  /** Resolves when a watch-triggered reload (if any) has finished. */
+  settled(): Promise<void> {
+    return this.#watcher?.settled() ?? Promise.resolve()
+  }
+
+  async close(drainTimeout?: number): Promise<void> {
+    await this.#watcher?.close()
+    await this.runtime.close(drainTimeout)
+    await this.#loader.dispose()
+  }
+}
