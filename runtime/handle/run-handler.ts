@@ -11,6 +11,7 @@ import { toWebRequest } from './web-request.js'
 import { sendWebResponse, isResponseLike } from './send-web-response.js'
 import { forwardWeb, UpstreamFailedError } from './forward-web.js'
 import { sendError } from '../respond.js'
+import { mapStack } from '../stack-map.js'
 
 class HandlerTimeoutError extends Error {}
 
@@ -44,7 +45,7 @@ export async function runHandler(ctx: RequestContext, handler: Handler, timeoutM
       log.error(`upstream request failed: ${err.message}`, { route: route.name })
       return sendError(ctx, err.status, err.message, err.status === 503 ? ['retry-after', '1'] : undefined)
     }
-    log.error(`handler threw: ${(err as Error)?.stack ?? String(err)}`, { route: route.name })
+    log.error(`handler threw: ${mapStack((err as Error)?.stack ?? String(err))}`, { route: route.name })
     sendError(ctx, 500, `handler threw: ${(err as Error)?.message ?? String(err)}`)
   }
 }

@@ -6,7 +6,7 @@
  */
 import * as esbuild from 'esbuild'
 import { dirname, resolve, basename } from 'node:path'
-import { ConfigError } from './config-error.js'
+import { ConfigError, displayPath } from './config-error.js'
 
 export interface ConfigBundle {
   code: string
@@ -66,7 +66,7 @@ function fromBuildFailure(err: unknown, file: string): Error {
   if (!Array.isArray(errors) || errors.length === 0) return err as Error
   const dir = dirname(file)
   const problems = errors.map((e) => ({
-    path: e.location ? `${resolve(dir, e.location.file)}:${e.location.line}:${e.location.column + 1}` : file,
+    path: e.location ? `${displayPath(resolve(dir, e.location.file))}:${e.location.line}:${e.location.column + 1}` : displayPath(file),
     message: e.location?.lineText ? `${e.text}\n    ${e.location.lineText.trim()}` : e.text,
   }))
   return new ConfigError(problems)

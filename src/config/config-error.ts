@@ -1,4 +1,12 @@
 /** A config that could not be compiled, loaded or validated. The message names file:line where known. */
+import { relative, isAbsolute } from 'node:path'
+
+/** A path as people want to read it: relative when inside the working directory, else absolute. */
+export function displayPath(path: string): string {
+  const rel = relative(process.cwd(), path)
+  return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? path : rel
+}
+
 export interface ConfigProblem { path: string; message: string; needle?: string }
 
 export class ConfigError extends Error {

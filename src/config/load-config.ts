@@ -10,14 +10,18 @@ import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
 import * as api from '../index.js'
 import type { ConfigMode } from './types.js'
+import { registerBundle } from '../../runtime/stack-map.js'
 
-process.setSourceMapsEnabled(true)
+let loads = 0
 
 export async function evaluateConfig(code: string, file: string, mode: ConfigMode): Promise<unknown> {
   const baseRequire = createRequire(file)
   const configRequire = Object.assign((id: string): unknown => (id === 'switchyard' ? api : baseRequire(id)), baseRequire)
   const module = { exports: {} as Record<string, unknown> }
-  const fn = vm.compileFunction(code, ['module', 'exports', 'require', '__filename', '__dirname'], { filename: file })
+  // A distinct name per load: stack frames are mapped back to the config's sources by it.
+  const generated = `${file}.bundle-${++loads}.cjs`
+  registerBundle(generated, code)
+  const fn = vm.compileFunction(code, ['module', 'exports', 'require', '__filename', '__dirname'], { filename: generated })
   fn(module, module.exports, configRequire, file, dirname(file))
   const exported = module.exports
   let value: unknown = exported && typeof exported === 'object' && 'default' in exported ? exported.default : exported

@@ -1,13 +1,19 @@
 /**
  * Watches the config's folder and the folders of every file it imports (a folder, not the
  * file: watching a file path misses atomic saves after the first). Changes are debounced
- * and never overlap: a change during a reload marks the watcher dirty, and after each
- * reload the inputs' mtimes are compared with those taken before it started, catching a
- * second save that chokidar folded into the first event (format-on-save editors).
+ * and never overlap. chokidar drops a second `change` for the same path within 50 ms of the
+ * first (format-on-save editors write twice), so the watcher does not trust events alone:
+ * it fingerprints the inputs' contents before each build, compares again after the build
+ * and once more after chokidar's throttle window, and rebuilds if anything differs. File
+ * contents, not mtimes: mtime is only jiffy-precise on Linux.
  */
 import { watch, type FSWatcher } from 'chokidar'
-import { statSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
 import { dirname } from 'node:path'
+
+/** Longer than chokidar's 50 ms change throttle. */
+const VERIFY_AFTER_MS = 80
 
 export interface ConfigWatcherOptions {
   /** Runs one reload; resolves with the files to watch from now on. */
@@ -20,6 +26,9 @@ export class ConfigWatcher {
   #dirs = new Set<string>()
   readonly #watcher: FSWatcher
   #timer: NodeJS.Timeout | undefined
+  #verifyTimer: NodeJS.Timeout | undefined
+  /** Fingerprint of the inputs as the last build read them. */
+  #built: string
   #running = false
   #dirty = false
   #idle: Promise<void> = Promise.resolve()
@@ -31,6 +40,7 @@ export class ConfigWatcher {
       if (this.#files.has(path)) this.#changed()
     })
     this.setFiles(files)
+    this.#built = fingerprint(this.#files)
   }
 
   /** Resolves once chokidar has its watches in place. */
@@ -53,9 +63,19 @@ export class ConfigWatcher {
 
   #changed(): void {
     this.#dirty = true
-    if (this.#running || this.#closed) return
+    if (this.#closed) return
+    clearTimeout(this.#verifyTimer)
+    this.#verifyTimer = setTimeout(() => this.#verify(), VERIFY_AFTER_MS)
+    if (this.#running) return
     clearTimeout(this.#timer)
     this.#timer = setTimeout(() => void this.#run(), this.options.debounceMs ?? 15)
+  }
+
+  /** Catches a save whose event chokidar swallowed. */
+  #verify(): void {
+    if (this.#running || this.#closed || fingerprint(this.#files) === this.#built) return
+    this.#dirty = true
+    void this.#run()
   }
 
   async #run(): Promise<void> {
@@ -66,13 +86,14 @@ export class ConfigWatcher {
     try {
       while (this.#dirty && !this.#closed) {
         this.#dirty = false
-        const before = snapshot(this.#files)
+        const before = fingerprint(this.#files)
         try {
           this.setFiles(await this.options.reload())
         } catch {
           // The reload reports its own failure; keep watching the same files.
         }
-        if (snapshot(this.#files) !== before) this.#dirty = true
+        this.#built = before
+        if (fingerprint(this.#files) !== before) this.#dirty = true
       }
     } finally {
       this.#running = false
@@ -83,19 +104,20 @@ export class ConfigWatcher {
   async close(): Promise<void> {
     this.#closed = true
     clearTimeout(this.#timer)
+    clearTimeout(this.#verifyTimer)
     await this.#watcher.close()
   }
 }
 
-function snapshot(files: Set<string>): string {
-  let out = ''
+function fingerprint(files: Set<string>): string {
+  const hash = createHash('sha1')
   for (const file of files) {
+    hash.update(file)
     try {
-      const s = statSync(file)
-      out += `${file}:${s.mtimeMs}:${s.size};`
+      hash.update(readFileSync(file))
     } catch {
-      out += `${file}:missing;`
+      hash.update('\0missing')
     }
   }
-  return out
+  return hash.digest('base64')
 }

@@ -1,12 +1,12 @@
 /** find → bundle → evaluate → resolve, as one reusable step per (re)load. */
 import { readFileSync } from 'node:fs'
-import { relative } from 'node:path'
 import { ConfigBundler } from '../config/bundle-config.js'
 import { evaluateConfig } from '../config/load-config.js'
 import { resolveConfig } from '../config/resolve-config.js'
-import { ConfigError } from '../config/config-error.js'
+import { ConfigError, displayPath } from '../config/config-error.js'
 import type { ConfigMode } from '../config/types.js'
 import type { ResolvedConfig } from '../../runtime/resolved-config.js'
+import { mapStack } from '../../runtime/stack-map.js'
 
 export interface ListenOverride { port?: number; host?: string }
 
@@ -28,12 +28,12 @@ export class ConfigLoader {
   async load(): Promise<LoadedConfig> {
     const bundle = await this.#bundler.build()
     this.inputs = bundle.inputs
-    const shown = relative(process.cwd(), this.file) || this.file
+    const shown = displayPath(this.file)
     let value: unknown
     try {
       value = await evaluateConfig(bundle.code, this.file, this.mode)
     } catch (err) {
-      throw new ConfigError([{ path: 'evaluating the config', message: describeThrow(err) }], shown)
+      throw new ConfigError([describeThrow(err, shown)])
     }
     let config: ResolvedConfig
     try {
@@ -57,9 +57,11 @@ function applyOverride(config: ResolvedConfig, o: ListenOverride): void {
   config.listen = [{ host: o.host ?? first.host, port: o.port ?? first.port }]
 }
 
-/** The thrown error's message and the first stack frame inside the user's files (source-mapped). */
-function describeThrow(err: unknown): string {
-  if (!(err instanceof Error)) return `threw ${String(err)}`
-  const frame = err.stack?.split('\n').find((l) => /^\s+at /.test(l) && !l.includes('node_modules') && !l.includes('node:'))
-  return `${err.message}${frame ? `\n    ${frame.trim()}` : ''}`
+/** Where the config threw (first source-mapped frame in the user's files) and what. */
+function describeThrow(err: unknown, file: string): { path: string; message: string } {
+  if (!(err instanceof Error)) return { path: file, message: `the config threw ${String(err)}` }
+  const stack = mapStack(err.stack ?? '')
+  const frame = stack.split('\n').find((l) => /^\s+at /.test(l) && !l.includes('/node_modules/') && !l.includes('(node:') && !/at node:/.test(l))
+  const at = frame ? /([^\s()]+):(\d+):(\d+)\)?$/.exec(frame) : null
+  return { path: at ? `${displayPath(at[1]!)}:${at[2]}:${at[3]}` : file, message: `threw ${err.name}: ${err.message}` }
 }

@@ -25,6 +25,10 @@ export class NodeListener {
       res.writeContinue()
       this.server.emit('request', req, res)
     })
+    // No tunnelling: answer CONNECT instead of dropping the connection silently.
+    this.server.on('connect', (_req, socket) => {
+      socket.end('HTTP/1.1 405 Method Not Allowed\r\nallow: GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS\r\ncontent-length: 0\r\nconnection: close\r\n\r\n')
+    })
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
       if (!socket.writable) return socket.destroy()
       const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400
