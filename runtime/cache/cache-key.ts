@@ -1,0 +1,50 @@
+// The default primary cache key (RFC 9111 §2): method + target URI. HEAD shares the GET key so
+// a stored GET answers HEAD (RFC 9110 §9.3.2). The path must already be canonical (runtime's one
+// canonicalization function), so equivalent targets share a key.
+
+export interface CacheKeyParts {
+  method: string
+  /** 'http' or 'https'. */
+  scheme: string
+  /** Host name, optionally with ':port' (a Host header value works). */
+  host: string
+  /** Explicit port; defaults to the one in `host`, else the scheme's default. */
+  port?: number | string
+  /** Canonical path, starting with '/'. */
+  path: string
+  /** Query without '?', '' or undefined when none. */
+  query?: string
+}
+
+const DEFAULT_PORTS: Record<string, string> = { http: '80', https: '443' }
+
+function splitHostPort(host: string): [string, string | undefined] {
+  const m = /^(\[[^\]]*\]|[^:]*)(?::(\d*))?$/.exec(host)
+  if (!m) return [host, undefined]
+  return [m[1]!, m[2] === '' ? undefined : m[2]]
+}
+
+/** e.g. `GET https://example.com:443/a/b?x=1`. */
+export function defaultCacheKey(p: CacheKeyParts): string {
+  const method = p.method.toUpperCase() === 'HEAD' ? 'GET' : p.method.toUpperCase()
+  const scheme = p.scheme.toLowerCase().replace(/:$/, '')
+  const [name, hostPort] = splitHostPort(p.host.trim().toLowerCase())
+  const host = name.endsWith('.') ? name.slice(0, -1) : name
+  const port = String(p.port ?? hostPort ?? DEFAULT_PORTS[scheme] ?? '')
+  const query = p.query ? `?${p.query}` : ''
+  return `${method} ${scheme}://${host}:${port}${p.path || '/'}${query}`
+}
+
+/** The key of an absolute URL (used for invalidation and purges by URL). */
+export function cacheKeyForUrl(method: string, url: string | URL): string {
+  const u = typeof url === 'string' ? new URL(url) : url
+  const scheme = u.protocol.slice(0, -1)
+  return defaultCacheKey({
+    method,
+    scheme,
+    host: u.hostname,
+    port: u.port || DEFAULT_PORTS[scheme] || '',
+    path: u.pathname,
+    query: u.search.slice(1),
+  })
+}

@@ -1,0 +1,66 @@
+// Cache key, invalidation URIs (RFC 9111 §4.4) and Cache-Status (RFC 9211).
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { appendCacheStatus, cacheStatus } from '../../runtime/cache/cache-status.js'
+import { cacheKeyForUrl, defaultCacheKey } from '../../runtime/cache/cache-key.js'
+import { invalidationUris } from '../../runtime/cache/invalidation.js'
+
+describe('defaultCacheKey', () => {
+  it('normalises method, scheme, host case and default ports; HEAD shares the GET key', () => {
+    const k = defaultCacheKey({ method: 'get', scheme: 'HTTPS', host: 'Example.COM', path: '/a', query: 'x=1' })
+    assert.equal(k, 'GET https://example.com:443/a?x=1')
+    assert.equal(defaultCacheKey({ method: 'HEAD', scheme: 'https', host: 'example.com:443', path: '/a', query: 'x=1' }), k)
+    assert.equal(defaultCacheKey({ method: 'GET', scheme: 'http', host: 'example.com:8080', path: '/' }), 'GET http://example.com:8080/')
+    assert.equal(defaultCacheKey({ method: 'GET', scheme: 'http', host: '[::1]:81', path: '/' }), 'GET http://[::1]:81/')
+    assert.equal(cacheKeyForUrl('GET', 'https://EXAMPLE.com/a?x=1#frag'), k)
+  })
+
+  it('keeps distinct queries and paths distinct', () => {
+    const base = { method: 'GET', scheme: 'http', host: 'h', path: '/a' }
+    assert.notEqual(defaultCacheKey({ ...base, query: 'a=1' }), defaultCacheKey({ ...base, query: 'a=2' }))
+    assert.notEqual(defaultCacheKey(base), defaultCacheKey({ ...base, path: '/A' }))
+  })
+})
+
+describe('invalidationUris (RFC 9111 §4.4)', () => {
+  const req = { method: 'POST', url: 'https://example.com/items/1?x' }
+  it('invalidates the target plus same-origin Location and Content-Location', () => {
+    const uris = invalidationUris(req, { status: 201, headers: { location: '/items/2', 'content-location': 'https://example.com/items/1/v2' } })
+    assert.deepEqual(uris, ['https://example.com/items/1?x', 'https://example.com/items/2', 'https://example.com/items/1/v2'])
+  })
+
+  it('never invalidates another origin', () => {
+    const uris = invalidationUris(req, { status: 200, headers: { location: 'https://evil.example/x', 'content-location': 'http://example.com/items/1' } })
+    assert.deepEqual(uris, ['https://example.com/items/1?x'])
+  })
+
+  it('only after unsafe methods and non-error statuses', () => {
+    assert.deepEqual(invalidationUris({ ...req, method: 'GET' }, { status: 200, headers: {} }), [])
+    assert.deepEqual(invalidationUris(req, { status: 500, headers: {} }), [])
+    assert.deepEqual(invalidationUris(req, { status: 404, headers: {} }), [])
+    assert.equal(invalidationUris({ ...req, method: 'PURGEISH' }, { status: 302, headers: {} }).length, 1)
+  })
+})
+
+describe('Cache-Status (RFC 9211)', () => {
+  it('serialises hits, misses and forwards', () => {
+    assert.equal(cacheStatus({ hit: true, ttlMs: 120_400 }), 'switchyard; hit; ttl=120')
+    assert.equal(cacheStatus({ fwd: 'uri-miss', stored: true }), 'switchyard; fwd=uri-miss; stored')
+    assert.equal(cacheStatus({ fwd: 'stale', fwdStatus: 304, ttlMs: -1500 }), 'switchyard; fwd=stale; fwd-status=304; ttl=-2')
+    assert.equal(cacheStatus({ fwd: 'vary-miss' }), 'switchyard; fwd=vary-miss')
+    assert.equal(cacheStatus({ fwd: 'request', fwdStatus: 200 }), 'switchyard; fwd=request; fwd-status=200')
+    assert.equal(cacheStatus({ fwd: 'bypass', detail: 'set-cookie' }), 'switchyard; fwd=bypass; detail=set-cookie')
+  })
+
+  it('quotes keys and non-token details', () => {
+    assert.equal(cacheStatus({ hit: true, key: 'GET http://a/"q"' }), 'switchyard; hit; key="GET http://a/\\"q\\""')
+    assert.equal(cacheStatus({ fwd: 'miss', detail: 'store down' }), 'switchyard; fwd=miss; detail="store down"')
+    assert.equal(cacheStatus({ fwd: 'miss', detail: '1x' }), 'switchyard; fwd=miss; detail="1x"')
+  })
+
+  it('appends after upstream caches', () => {
+    assert.equal(appendCacheStatus('OriginCache; hit', 'switchyard; hit'), 'OriginCache; hit, switchyard; hit')
+    assert.equal(appendCacheStatus(undefined, 'switchyard; hit'), 'switchyard; hit')
+    assert.equal(appendCacheStatus(['a; hit', 'b; fwd=miss'], 'switchyard; hit'), 'a; hit, b; fwd=miss, switchyard; hit')
+  })
+})

@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { ENTRY_OVERHEAD_BYTES, MemoryStore } from '../../runtime/cache/memory-store.js'
+import { metaBytes } from '../../runtime/cache/store.js'
+import { chunks, entry, storeConformance } from './store-conformance.js'
+
+storeConformance('memory', async ({ now, maxObjectSize }) => new MemoryStore({ now, maxObjectSize, maxSize: 16 * 1024 * 1024 }))
+
+describe('MemoryStore LRU by bytes', () => {
+  const now = (): number => 1_000_000
+  const body = new Uint8Array(1000)
+  const cost = (key: string): number => body.byteLength + metaBytes(entry(key)) + ENTRY_OVERHEAD_BYTES
+
+  it('evicts the least recently used entries when a put goes over maxSize', async () => {
+    const per = cost('GET http://a:80/0')
+    const store = new MemoryStore({ now, maxSize: per * 3 + 10 })
+    for (const i of [0, 1, 2]) assert.equal(await store.put(entry(`GET http://a:80/${i}`), chunks(body)), true)
+    assert.equal(store.size, per * 3)
+    assert.ok(await store.get('GET http://a:80/0')) // reading 0 makes 1 the least recently used
+    assert.equal(await store.put(entry('GET http://a:80/3'), chunks(body)), true)
+    assert.equal(await store.get('GET http://a:80/1'), undefined)
+    for (const i of [0, 2, 3]) assert.ok(await store.get(`GET http://a:80/${i}`), `entry ${i} survives`)
+    assert.ok(store.size <= store.maxSize)
+  })
+
+  it('evicts as many entries as a large insert needs, and accounts headers', async () => {
+    const per = cost('GET http://a:80/0')
+    const store = new MemoryStore({ now, maxSize: per * 4 })
+    for (const i of [0, 1, 2, 3]) await store.put(entry(`GET http://a:80/${i}`), chunks(body))
+    const big = new Uint8Array(per * 2)
+    assert.equal(await store.put(entry('GET http://a:80/big'), chunks(big)), true)
+    assert.equal(await store.get('GET http://a:80/0'), undefined)
+    assert.equal(await store.get('GET http://a:80/1'), undefined)
+    assert.equal(await store.get('GET http://a:80/2'), undefined)
+    assert.ok(await store.get('GET http://a:80/3'))
+    const heavy = entry('GET http://a:80/h', { headers: [['x-long', 'v'.repeat(5000)]] })
+    const roomy = new MemoryStore({ now })
+    await roomy.put(heavy, chunks(body))
+    const [got] = (await roomy.get(heavy.key))!
+    assert.ok(got!.size > 5000 + body.byteLength)
+  })
+
+  it('refuses an entry larger than the whole store without evicting anything', async () => {
+    const store = new MemoryStore({ now, maxSize: 4000, maxObjectSize: 1_000_000 })
+    await store.put(entry('GET http://a:80/keep'), chunks(new Uint8Array(100)))
+    assert.equal(await store.put(entry('GET http://a:80/huge'), chunks(new Uint8Array(5000))), false)
+    assert.ok(await store.get('GET http://a:80/keep'))
+  })
+
+  it('releases bytes on delete and purge', async () => {
+    const store = new MemoryStore({ now })
+    await store.put(entry('GET http://a:80/1', { tags: ['t'] }), chunks(body))
+    await store.put(entry('GET http://a:80/2'), chunks(body))
+    await store.purgeTag('t')
+    await store.delete('GET http://a:80/2')
+    assert.equal(store.size, 0)
+  })
+})
