@@ -1,19 +1,29 @@
 /**
  * The forward path: pick a server, send the request through its undici Pool with the
- * raw dispatch API, and stream the response straight into the client's ServerResponse.
- * No Web Request/Response is built here; one handler object per request carries state.
+ * raw dispatch API, and hand the response to a ResponseSink (by default streamed straight
+ * into the client's ServerResponse). No Web Request/Response is built here; one handler
+ * object per request carries state.
  */
 import type { Dispatcher } from 'undici'
 import type { RequestContext } from '../context.js'
-import type { ResolvedHeaderRules } from '../resolved-config.js'
 import type { UpstreamGroup, GroupMember } from '../upstream/upstream-group.js'
 import type { RuntimeLog } from '../log.js'
 import { buildUpstreamHeaders } from './upstream-headers.js'
-import { buildClientHeaders } from './response-headers.js'
+import { stripHopByHop } from './response-headers.js'
 import { classifyUpstreamError, codedError } from './upstream-error.js'
+import { ClientSink, type ResponseSink } from './response-sink.js'
 import { sendError } from '../respond.js'
 
-export function forwardRequest(ctx: RequestContext, group: UpstreamGroup, path: string, log: RuntimeLog): void {
+export interface ForwardOptions {
+  /** Where the response goes. Default: streamed to the client. */
+  sink?: ResponseSink
+  /** Request headers to set upstream, replacing any of the same name (e.g. cache validators). */
+  setHeaders?: ReadonlyArray<readonly [string, string]>
+  /** Method to send instead of the client's (e.g. GET for a HEAD the cache fills). */
+  method?: string
+}
+
+export function forwardRequest(ctx: RequestContext, group: UpstreamGroup, path: string, log: RuntimeLog, options?: ForwardOptions): void {
   const member = group.pick(ctx)
   if (member === undefined) {
     log.warn(`no server available in upstream '${group.name}'`, { route: ctx.route?.name })
@@ -22,29 +32,40 @@ export function forwardRequest(ctx: RequestContext, group: UpstreamGroup, path: 
   ctx.server = member.origin
   const route = ctx.route!
   const fwd = ctx.generation.config.forwardedHeaders
-  const headers = buildUpstreamHeaders(
+  let headers = buildUpstreamHeaders(
     ctx.req.rawHeaders,
     { clientIp: ctx.clientIp, proto: 'http', host: ctx.hostHeader, xForwarded: fwd.xForwarded, forwarded: fwd.forwarded },
     group.config.host, member.hostHeader, route.requestHeaders,
   )
-  const handler = new ProxyHandler(ctx, member, route.responseHeaders, group.config.timeouts.total, log)
+  if (options?.setHeaders) headers = setHeaders(headers, options.setHeaders)
+  const sink = options?.sink ?? new ClientSink(ctx, route.responseHeaders)
+  const handler = new ProxyHandler(ctx, member, sink, group.config.timeouts.total, log)
   try {
-    member.pool.dispatch({ path, method: ctx.method, headers, body: ctx.hasBody ? ctx.req : null }, handler)
+    member.pool.dispatch({ path, method: options?.method ?? ctx.method, headers, body: ctx.hasBody ? ctx.req : null }, handler)
   } catch (err) {
     handler.onError(err as Error)
   }
 }
 
+function setHeaders(list: string[], set: ReadonlyArray<readonly [string, string]>): string[] {
+  const names = new Set(set.map(([n]) => n.toLowerCase()))
+  const out: string[] = []
+  for (let i = 0; i < list.length; i += 2) if (!names.has(list[i]!.toLowerCase())) out.push(list[i]!, list[i + 1]!)
+  for (const [n, v] of set) out.push(n, v)
+  return out
+}
+
 class ProxyHandler implements Dispatcher.DispatchHandler {
   #abort: ((err: Error) => void) | undefined
   #finished = false
+  #started = false
   #clientGone = false
   #timer: NodeJS.Timeout | undefined
 
   constructor(
     readonly ctx: RequestContext,
     readonly member: GroupMember,
-    readonly rules: ResolvedHeaderRules | undefined,
+    readonly sink: ResponseSink,
     totalTimeout: number,
     readonly log: RuntimeLog,
   ) {
@@ -66,48 +87,33 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     if (statusCode < 200) return true // 1xx: the client's own 100-continue was answered by the proxy
-    const res = this.ctx.res
-    if (res.destroyed) return false
-    this.ctx.status = statusCode
-    try {
-      res.writeHead(statusCode, buildClientHeaders(rawHeaders, this.rules))
-    } catch (err) {
-      this.#abort?.(codedError('SWITCHYARD_BAD_RESPONSE_HEAD', `invalid upstream response header: ${(err as Error).message}`))
-      return false
-    }
-    res.on('drain', resume)
-    return true
+    this.#started = true
+    if (this.sink.head(statusCode, stripHopByHop(rawHeaders), resume)) return true
+    this.#abort?.(codedError('SWITCHYARD_SINK_CLOSED', 'response no longer wanted'))
+    return false
   }
 
   onData(chunk: Buffer): boolean {
-    this.ctx.bytes += chunk.length
-    return this.ctx.res.write(chunk)
+    return this.sink.data(chunk)
   }
 
   onComplete(): void {
     this.#finish()
-    this.ctx.res.end()
+    this.sink.end()
   }
 
   onError(err: Error): void {
     this.#finish()
     const ctx = this.ctx
-    if (this.#clientGone) {
-      ctx.error = 'client closed the connection'
+    const code = (err as { code?: string }).code
+    if (this.#clientGone || code === 'SWITCHYARD_SINK_CLOSED') {
+      ctx.error ??= this.#clientGone ? 'client closed the connection' : undefined
       return
     }
-    const failure = (err as { code?: string }).code === 'SWITCHYARD_BAD_RESPONSE_HEAD'
-      ? { status: 502 as const, reason: err.message }
-      : classifyUpstreamError(err)
+    const failure = classifyUpstreamError(err)
     this.member.state.failures++
-    if (ctx.res.headersSent) {
-      // Never a clean-looking truncated response: abort the client connection.
-      ctx.error = `${failure.reason} (after response started)`
-      ctx.res.destroy()
-    } else {
-      if (ctx.req.errored || ctx.req.destroyed) return void (ctx.error = 'client request aborted')
-      sendError(ctx, failure.status, failure.reason)
-    }
+    this.sink.error(failure, this.#started)
+    ctx.error ??= failure.reason
     this.log.error(`upstream request failed: ${ctx.error}`, {
       route: ctx.route?.name, upstream: this.member.origin, method: ctx.method, target: ctx.target,
     })

@@ -1,13 +1,13 @@
 /**
- * Converts undici's raw response headers (Buffers) into the flat [name, value, …] list
- * that `ServerResponse.writeHead` takes, dropping hop-by-hop and Connection-nominated
- * fields and applying the route's response rules. Repeated fields (Set-Cookie) stay
+ * Response header handling: undici's raw Buffers → the flat [name, value, …] list that
+ * `ServerResponse.writeHead` takes, without hop-by-hop and Connection-nominated fields;
+ * and a route's response rules applied to such a list. Repeated fields (Set-Cookie) stay
  * separate entries.
  */
 import type { ResolvedHeaderRules } from '../resolved-config.js'
 import { isHopByHop, connectionNominated } from './hop-by-hop.js'
 
-export function buildClientHeaders(raw: readonly Buffer[], rules: ResolvedHeaderRules | undefined): string[] {
+export function stripHopByHop(raw: readonly Buffer[]): string[] {
   const out: string[] = []
   let connectionValues: string[] | undefined
   for (let i = 0; i < raw.length; i += 2) {
@@ -17,21 +17,23 @@ export function buildClientHeaders(raw: readonly Buffer[], rules: ResolvedHeader
       ;(connectionValues ??= []).push(raw[i + 1]!.toString('latin1'))
       continue
     }
+    // Proxy-Authenticate is end-to-end in responses (the upstream asks the client); keep it.
     if (isHopByHop(lower) && lower !== 'proxy-authenticate') continue
-    if (rules && rules.remove.includes(lower)) continue
     out.push(name, raw[i + 1]!.toString('latin1'))
   }
-  if (connectionValues) {
-    const nominated = connectionNominated(connectionValues)
-    if (nominated) return removeNames(out, nominated, rules)
-  }
-  if (rules) for (const [n, v] of rules.append) out.push(n, v)
+  if (!connectionValues) return out
+  const nominated = connectionNominated(connectionValues)
+  return nominated ? removeNames(out, nominated) : out
+}
+
+export function applyHeaderRules(list: string[], rules: ResolvedHeaderRules): string[] {
+  const out = rules.remove.length === 0 ? list : removeNames(list, new Set(rules.remove))
+  for (const [n, v] of rules.append) out.push(n, v)
   return out
 }
 
-function removeNames(list: string[], names: Set<string>, rules: ResolvedHeaderRules | undefined): string[] {
+function removeNames(list: string[], names: ReadonlySet<string>): string[] {
   const out: string[] = []
   for (let i = 0; i < list.length; i += 2) if (!names.has(list[i]!.toLowerCase())) out.push(list[i]!, list[i + 1]!)
-  if (rules) for (const [n, v] of rules.append) out.push(n, v)
   return out
 }

@@ -1,5 +1,5 @@
 /** Small helpers for checking untyped config values with messages that name the key path. */
-import { describe } from './units.js'
+import { describe, parseDuration } from './units.js'
 
 export class Problems {
   readonly list: Array<{ path: string; message: string; needle?: string }> = []
@@ -68,4 +68,15 @@ function editDistance(a: string, b: string): number {
     prev = row
   }
   return prev[b.length]!
+}
+
+/** A duration option in ms: `fallback` when absent; a problem (and the fallback) when malformed. */
+export function duration(value: unknown, fallback: number, path: string, p: Problems): number {
+  if (value === undefined) return fallback
+  const ms = parseDuration(value)
+  if (typeof ms === 'string') {
+    p.add(path, ms)
+    return fallback
+  }
+  return ms
 }

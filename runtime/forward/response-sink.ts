@@ -1,0 +1,67 @@
+/**
+ * Where an upstream response goes. The forwarder hands the final response to a sink;
+ * the default ClientSink streams it to the client. Other layers (the cache) wrap or
+ * replace it to see the response without the forwarder knowing about them.
+ */
+import type { RequestContext } from '../context.js'
+import type { ResolvedHeaderRules } from '../resolved-config.js'
+import type { UpstreamFailure } from './upstream-error.js'
+import { applyHeaderRules } from './response-headers.js'
+import { sendError } from '../respond.js'
+
+export interface ResponseSink {
+  /**
+   * The final response head: hop-by-hop fields already removed, route response rules not
+   * yet applied. `resume` restarts a body paused by `data` returning false. Return false to
+   * abort the upstream exchange.
+   */
+  head(status: number, headers: string[], resume: () => void): boolean
+  /** A body chunk; return false to pause until `resume` is called. */
+  data(chunk: Buffer): boolean
+  end(): void
+  /** The exchange failed; `started` says whether `head` had been called. */
+  error(failure: UpstreamFailure, started: boolean): void
+}
+
+/** Streams the response to the client, applying the route's response header rules. */
+export class ClientSink implements ResponseSink {
+  constructor(readonly ctx: RequestContext, readonly rules: ResolvedHeaderRules | undefined) {}
+
+  head(status: number, headers: string[], resume: () => void): boolean {
+    const res = this.ctx.res
+    if (res.destroyed) return false
+    this.ctx.status = status
+    try {
+      res.writeHead(status, this.rules ? applyHeaderRules(headers, this.rules) : headers)
+    } catch (err) {
+      // A header Node refuses to send (invalid characters): the upstream's fault.
+      this.ctx.status = 0
+      sendError(this.ctx, 502, `invalid upstream response header: ${(err as Error).message}`)
+      return false
+    }
+    res.on('drain', resume)
+    return true
+  }
+
+  data(chunk: Buffer): boolean {
+    this.ctx.bytes += chunk.length
+    return this.ctx.res.write(chunk)
+  }
+
+  end(): void {
+    this.ctx.res.end()
+  }
+
+  error(failure: UpstreamFailure, started: boolean): void {
+    const ctx = this.ctx
+    if (started) {
+      // Never a clean-looking truncated response: abort the client connection.
+      ctx.error = `${failure.reason} (after response started)`
+      ctx.res.destroy()
+    } else if (ctx.req.errored || ctx.req.destroyed) {
+      ctx.error = 'client request aborted'
+    } else {
+      sendError(ctx, failure.status, failure.reason)
+    }
+  }
+}
