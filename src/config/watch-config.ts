@@ -68,7 +68,7 @@ export class ConfigWatcher {
     this.#verifyTimer = setTimeout(() => this.#verify(), VERIFY_AFTER_MS)
     if (this.#running) return
     clearTimeout(this.#timer)
-    this.#timer = setTimeout(() => void this.#run(), this.options.debounceMs ?? 15)
+    this.#timer = setTimeout(() => void this.#run(), this.options.debounceMs ?? 5)
   }
 
   /** Catches a save whose event chokidar swallowed. */

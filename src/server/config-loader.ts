@@ -45,8 +45,9 @@ export class ConfigLoader {
     return { config, inputs: bundle.inputs }
   }
 
-  dispose(): Promise<void> {
-    return this.#bundler.dispose()
+  /** Frees the compiler (see ConfigBundler.dispose); the next load recreates it. */
+  dispose(stopService = false): Promise<void> {
+    return this.#bundler.dispose(stopService)
   }
 }
 

@@ -26,7 +26,6 @@ export class SwitchyardServer {
   readonly runtime: Runtime
   readonly #loader: ConfigLoader
   #watcher: ConfigWatcher | undefined
-  #reloads = 0
 
   private constructor(readonly options: ServerOptions) {
     this.runtime = new Runtime({ log: options.log })
@@ -40,6 +39,8 @@ export class SwitchyardServer {
       const { config } = await server.#loader.load()
       if (!options.fixedLogFormat) options.log.format = config.log.format
       await server.runtime.load(config)
+      // Without a watcher the compiler is idle until a SIGHUP: don't keep it in memory.
+      if (!options.watch) await server.#loader.dispose(true)
     } catch (err) {
       await server.close()
       throw err
@@ -67,12 +68,13 @@ export class SwitchyardServer {
       const { config } = await this.#loader.load()
       if (!this.options.fixedLogFormat) this.options.log.format = config.log.format
       const gen = await this.runtime.load(config)
-      this.#reloads++
       this.options.log.info(`reloaded ${shown} in ${(performance.now() - started).toFixed(1)} ms (generation ${gen.id}, ${config.routes.length} routes)`)
       return true
     } catch (err) {
       this.options.log.error(`reload failed, still serving the previous config:\n${(err as Error).message}`)
       return false
+    } finally {
+      if (!this.options.watch) await this.#loader.dispose(true)
     }
   }
 
