@@ -25,12 +25,16 @@ export class RequestContext implements PickContext, RoutableRequest {
   hasBody = false
   route: ResolvedRoute | undefined
   params: PathParams = NO_PARAMS
+  /** Upstream group the request is forwarded to, once chosen. */
+  upstreamGroup: string | undefined
   server: string | undefined
   status = 0
   bytes = 0
   error: string | undefined
   /** Called when the client goes away before the response finished. */
   onClientAbort: (() => void) | undefined
+  /** Called when a hook sets a total deadline (performance.now() ms) for this request. */
+  onDeadline: ((at: number) => void) | undefined
 
   constructor(readonly req: IncomingMessage, readonly res: ServerResponse, readonly generation: Generation) {
     this.method = req.method ?? 'GET'

@@ -20,12 +20,17 @@ export class Generation {
     for (const [name, upstream] of config.upstreams) this.groups.set(name, new UpstreamGroup(upstream, states, pools))
   }
 
-  /** Pool keys and server origins this Generation uses, so registries can drop the rest. */
+  /**
+   * Pool keys and server origins this Generation uses, so registries can drop the rest.
+   * `poolKeys` also holds the keys of the active health checks in use (`health|…`): the
+   * Runtime passes them to PoolRegistry.retain, which stops the checks nobody uses.
+   */
   usage(): { poolKeys: Set<string>; origins: Set<string> } {
     const poolKeys = new Set<string>()
     const origins = new Set<string>()
     for (const group of this.groups.values()) {
       for (const key of group.poolKeys) poolKeys.add(key)
+      for (const key of group.healthKeys) poolKeys.add(key)
       for (const m of group.members) origins.add(m.origin)
     }
     return { poolKeys, origins }

@@ -4,20 +4,39 @@
  * default filled in, so the runtime never interprets user input.
  */
 import type { Handler } from '../src/config/types.js'
+import type { ResolvedAdmin, ResolvedCacheSettings, ResolvedRouteCache } from './cache/cache-config.js'
+import type { BalanceSpec } from './balancer/create-balancer.js'
+import type {
+  ResolvedHealthCheck, ResolvedPassive, ResolvedRetry, ResolvedSticky, ResolvedQueue,
+} from './upstream/upstream-settings.js'
 
 export interface ResolvedListen { host: string; port: number }
 
-export interface ResolvedServer { origin: string; weight: number }
+export interface ResolvedServer {
+  origin: string
+  weight: number
+  /** Issue 3 server options (absent = false / 0: unlimited / no slow start). */
+  backup?: boolean
+  down?: boolean
+  maxConns?: number
+  slowStart?: number
+}
 
 export type HostHeaderMode = { kind: 'preserve' } | { kind: 'upstream' } | { kind: 'fixed'; value: string }
 
 export interface ResolvedUpstream {
   name: string
   servers: ResolvedServer[]
-  balance: 'round-robin'
+  balance: BalanceSpec
   host: HostHeaderMode
   keepAlive: { connections: number; idleTimeout: number; maxIdleTimeout: number; maxRequestsPerConnection: number }
   timeouts: { connect: number; responseHeaders: number; bodyIdle: number; total: number }
+  /** Issue 3 (absent = off / defaults, so hand-built configs stay valid). */
+  health?: ResolvedHealthCheck
+  passive?: ResolvedPassive
+  retry?: ResolvedRetry
+  sticky?: ResolvedSticky
+  queue?: ResolvedQueue
 }
 
 export interface ResolvedHeaderRules {
@@ -45,7 +64,7 @@ export interface ResolvedRewrite {
 }
 
 export type RouteAction =
-  | { type: 'forward'; upstream: string; rewrite?: ResolvedRewrite }
+  | { type: 'forward'; upstream: string; rewrite?: ResolvedRewrite; retry?: ResolvedRetry }
   | { type: 'redirect'; to: string; status: number; preserveQuery: boolean }
   | { type: 'respond'; status: number; body: Buffer; headers: Array<[string, string]> }
   | { type: 'handle'; handler: Handler; timeout: number }
@@ -57,6 +76,8 @@ export interface ResolvedRoute {
   action: RouteAction
   requestHeaders?: ResolvedHeaderRules
   responseHeaders?: ResolvedHeaderRules
+  /** Shared cache for this (forwarding) route; absent = no caching, nothing on the hot path. */
+  cache?: ResolvedRouteCache
 }
 
 export interface ResolvedConfig {
@@ -66,4 +87,8 @@ export interface ResolvedConfig {
   forwardedHeaders: { xForwarded: boolean; forwarded: boolean }
   server: { drainTimeout: number; headersTimeout: number; keepAliveTimeout: number; maxHeaderSize: number }
   log: { format: 'pretty' | 'json'; access: boolean }
+  /** Cache stores (absent: defaults). */
+  cache?: ResolvedCacheSettings
+  /** Admin API listener (absent: off). */
+  admin?: ResolvedAdmin
 }

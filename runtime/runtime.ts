@@ -19,15 +19,22 @@ import { fillTemplate } from './router/path-pattern.js'
 import { runHandler } from './handle/run-handler.js'
 import { send, sendError, sendText } from './respond.js'
 import { silentLog, type RuntimeLog } from './log.js'
+import { CacheLayer } from './cache/cache-layer.js'
+import { AdminServer } from '../src/admin/admin-server.js'
 
 export interface RuntimeOptions {
   log?: RuntimeLog
+  /** Clock for cache decisions (epoch ms); tests inject one. Default Date.now. */
+  cacheNow?: () => number
 }
 
 export class Runtime {
   readonly log: RuntimeLog
   readonly states = new ServerStateRegistry()
   readonly pools = new PoolRegistry()
+  /** The shared HTTP cache: per-route policy and stores that outlive reloads. */
+  readonly cache: CacheLayer
+  readonly admin: AdminServer
   #generation: Generation | undefined
   #nextId = 1
   /** Generation → requests in flight on it. */
@@ -37,6 +44,8 @@ export class Runtime {
 
   constructor(options: RuntimeOptions = {}) {
     this.log = options.log ?? silentLog
+    this.cache = new CacheLayer({ log: this.log, ...(options.cacheNow ? { now: options.cacheNow } : {}) })
+    this.admin = new AdminServer({ stores: () => this.cache.stores.entries() }, this.log)
   }
 
   get generation(): Generation {
@@ -46,12 +55,14 @@ export class Runtime {
 
   /** Builds and swaps in a Generation for `config`, then brings listeners in line with it. */
   async load(config: ResolvedConfig): Promise<Generation> {
+    this.cache.configure(config)
     const next = new Generation(this.#nextId++, config, this.states, this.pools)
     const previous = this.#generation
     this.#generation = next
     this.#inflight.set(next, 0)
     if (previous && (this.#inflight.get(previous) ?? 0) === 0) this.#inflight.delete(previous)
     await this.#syncListeners(config)
+    await this.admin.sync(config.admin)
     void this.#collect()
     return next
   }
@@ -97,6 +108,7 @@ export class Runtime {
       case 'forward': {
         const group = ctx.generation.groups.get(action.upstream)!
         const path = action.rewrite ? rewritePath(ctx.path, ctx.params, action.rewrite) : ctx.path
+        if (match.route.cache !== undefined) return this.cache.handle(ctx, group, ctx.query === '' ? path : `${path}?${ctx.query}`)
         return forwardRequest(ctx, group, ctx.query === '' ? path : `${path}?${ctx.query}`, this.log)
       }
       case 'redirect': {
@@ -141,6 +153,9 @@ export class Runtime {
       usage.origins.forEach((o) => origins.add(o))
     }
     this.states.retain(origins)
+    const storeIds = new Set<string>()
+    for (const gen of this.#inflight.keys()) for (const id of CacheLayer.storeIds(gen.config)) storeIds.add(id)
+    await this.cache.stores.retain(storeIds)
     await this.pools.retain(poolKeys)
   }
 
@@ -165,6 +180,8 @@ export class Runtime {
     this.#closing = true
     await Promise.all([...this.#listeners.values()].map((l) => l.close(drainTimeout)))
     this.#listeners.clear()
+    await this.admin.close()
+    await this.cache.close()
     await this.pools.closeAll(true)
   }
 }

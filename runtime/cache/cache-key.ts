@@ -35,6 +35,18 @@ export function defaultCacheKey(p: CacheKeyParts): string {
   return `${method} ${scheme}://${host}:${port}${p.path || '/'}${query}`
 }
 
+/**
+ * The path-and-query part of a default key (`/a/b?x=1` from `GET http://h:80/a/b?x=1`), or
+ * undefined for a key of another shape (a route's own `key` function).
+ */
+export function keyPath(key: string): string | undefined {
+  const sep = key.indexOf('://')
+  const space = key.indexOf(' ')
+  if (sep < 0 || space < 0 || space > sep) return undefined
+  const slash = key.indexOf('/', sep + 3)
+  return slash < 0 ? undefined : key.slice(slash)
+}
+
 /** The key of an absolute URL (used for invalidation and purges by URL). */
 export function cacheKeyForUrl(method: string, url: string | URL): string {
   const u = typeof url === 'string' ? new URL(url) : url

@@ -2,6 +2,7 @@
 // order; a touch is delete + set, O(1)); evicts from the front until a new entry fits. Indexes by
 // primary key (for variants) and by tag keep get/put/purgeTag proportional to what they touch;
 // purgePrefix scans the keys.
+import { keyPath } from './cache-key.js'
 import { metaBytes, readBounded, type BodySource, type CacheStore, type NewEntry, type StoredEntry, type StoredMeta } from './store.js'
 
 /** Fixed per-entry cost (objects, Map slots, index sets) counted on top of body and headers. */
@@ -93,9 +94,17 @@ export class MemoryStore implements CacheStore {
   }
 
   async purgePrefix(prefix: string): Promise<number> {
+    return this.purgeKeys((key) => key.startsWith(prefix))
+  }
+
+  async purgePathPrefix(path: string): Promise<number> {
+    return this.purgeKeys((key) => keyPath(key)?.startsWith(path) === true)
+  }
+
+  private purgeKeys(match: (key: string) => boolean): number {
     let n = 0
     for (const key of [...this.byKey.keys()]) {
-      if (!key.startsWith(prefix)) continue
+      if (!match(key)) continue
       for (const id of [...this.byKey.get(key)!]) {
         this.remove(id)
         n++

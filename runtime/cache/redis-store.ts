@@ -8,6 +8,7 @@
 // put/updateMeta → false, delete → no-op, with one warning per outage; ioredis reconnects.
 import { randomBytes } from 'node:crypto'
 import { Redis, type RedisOptions } from 'ioredis'
+import { keyPath } from './cache-key.js'
 import { metaBytes, readBounded, type BodySource, type CacheStore, type NewEntry, type StoredEntry, type StoredMeta } from './store.js'
 
 export type StoreLog = (level: 'warn' | 'info', message: string) => void
@@ -186,14 +187,24 @@ export class RedisStore implements CacheStore {
 
   /** SCANs index keys (bounded by `maxScanIterations`); rejects when Redis is unreachable. */
   async purgePrefix(prefix: string): Promise<number> {
+    return this.purgeScan(globEscape(this.prefix + 'k:' + prefix) + '*', (key) => key.startsWith(prefix))
+  }
+
+  /** Like purgePrefix, matching `*://*<path>*` and then checking the path exactly. */
+  async purgePathPrefix(path: string): Promise<number> {
+    const pattern = globEscape(this.prefix + 'k:') + '*://*' + globEscape(path) + '*'
+    return this.purgeScan(pattern, (key) => keyPath(key)?.startsWith(path) === true)
+  }
+
+  private async purgeScan(pattern: string, match: (key: string) => boolean): Promise<number> {
     const head = this.prefix + 'k:'
-    const pattern = globEscape(head + prefix) + '*'
     let cursor = '0'
     let n = 0
     for (let i = 0; i < this.maxScan; i++) {
       const [next, keys] = await this.client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
       for (const index of keys) {
         const key = index.slice(head.length)
+        if (!match(key)) continue
         for (const v of await this.client.hkeys(index)) n += await this.removeVariant(key, v)
       }
       cursor = next

@@ -53,6 +53,11 @@ export interface CacheStore {
   purgeTag(tag: string): Promise<number>
   /** Deletes every entry whose primary key starts with `prefix`; resolves the number removed. */
   purgePrefix(prefix: string): Promise<number>
+  /**
+   * Deletes every entry with a default key (see `keyPath`) whose path starts with `path`, on
+   * any host and method; resolves the number removed.
+   */
+  purgePathPrefix(path: string): Promise<number>
   /** False while the backing service is unreachable (memory: always true). */
   isHealthy(): boolean
   close(): Promise<void>

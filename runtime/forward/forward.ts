@@ -2,17 +2,25 @@
  * The forward path: pick a server, send the request through its undici Pool with the
  * raw dispatch API, and hand the response to a ResponseSink (by default streamed straight
  * into the client's ServerResponse). No Web Request/Response is built here; one handler
- * object per request carries state.
+ * object per request carries state across attempts.
+ *
+ * Around that: retries to another server (retry-rules.ts decides), passive health reports,
+ * latency samples for p2c, the sticky cookie, and the maxConns queue. The sink only ever sees
+ * the final attempt: a response that will be retried is drained and dropped, never written.
  */
 import type { Dispatcher } from 'undici'
 import type { RequestContext } from '../context.js'
 import type { UpstreamGroup, GroupMember } from '../upstream/upstream-group.js'
-import type { RuntimeLog } from '../log.js'
+import type { ResolvedRetry } from '../upstream/upstream-settings.js'
+import { silentLog, type RuntimeLog } from '../log.js'
 import { buildUpstreamHeaders } from './upstream-headers.js'
 import { stripHopByHop } from './response-headers.js'
 import { classifyUpstreamError, codedError } from './upstream-error.js'
 import { ClientSink, type ResponseSink } from './response-sink.js'
 import { sendError } from '../respond.js'
+import { recordPassiveFailure } from '../health/passive.js'
+import { outcomeKind, retryAllowed, retryDelay, isIdempotent, replayableLength, type AttemptOutcome } from './retry-rules.js'
+import { readBody } from './read-body.js'
 
 export interface ForwardOptions {
   /** Where the response goes. Default: streamed to the client. */
@@ -26,24 +34,59 @@ export interface ForwardOptions {
 export function forwardRequest(ctx: RequestContext, group: UpstreamGroup, path: string, log: RuntimeLog, options?: ForwardOptions): void {
   const member = group.pick(ctx)
   if (member === undefined) {
+    if (group.saturated()) return queueRequest(ctx, group, path, log, options)
     log.warn(`no server available in upstream '${group.name}'`, { route: ctx.route?.name })
     return sendError(ctx, 503, `no server available in upstream '${group.name}'`, ['retry-after', '1'])
   }
-  ctx.server = member.origin
-  const route = ctx.route!
-  const fwd = ctx.generation.config.forwardedHeaders
-  let headers = buildUpstreamHeaders(
-    ctx.req.rawHeaders,
-    { clientIp: ctx.clientIp, proto: 'http', host: ctx.hostHeader, xForwarded: fwd.xForwarded, forwarded: fwd.forwarded },
-    group.config.host, member.hostHeader, route.requestHeaders,
-  )
-  if (options?.setHeaders) headers = setHeaders(headers, options.setHeaders)
-  const sink = options?.sink ?? new ClientSink(ctx, route.responseHeaders)
-  const handler = new ProxyHandler(ctx, member, sink, group.config.timeouts.total, log)
-  try {
-    member.pool.dispatch({ path, method: options?.method ?? ctx.method, headers, body: ctx.hasBody ? ctx.req : null }, handler)
-  } catch (err) {
-    handler.onError(err as Error)
+  // Until the Runtime hands its log to the health registry itself, the first request does.
+  if (group.healthRegistry !== undefined && group.healthRegistry.log === silentLog) group.healthRegistry.log = log
+  const action = ctx.route!.action
+  let retry = (action.type === 'forward' ? action.retry : undefined) ?? group.retry
+  if (retry !== undefined && (retry.tries <= 1 || group.members.length <= 1)) retry = undefined
+  if (retry !== undefined && group.budget !== undefined) group.budget.recordRequest(ctx.startTime)
+  const method = options?.method ?? ctx.method
+  const handler = new ProxyHandler(ctx, group, path, method, options?.sink ?? new ClientSink(ctx, ctx.route!.responseHeaders), options?.setHeaders, retry, log)
+  // A small body of a request that may be retried after it reached a server is read first,
+  // so it can be sent again; anything else streams (and is retried on connect errors only).
+  if (retry !== undefined && ctx.hasBody && (isIdempotent(method) || retry.retryNonIdempotent)) {
+    const length = replayableLength(ctx, retry.maxReplayBody)
+    if (length >= 0) {
+      return readBody(ctx.req, length, (body) => {
+        if (body === undefined) {
+          ctx.error = 'client request aborted'
+          return handler.cancel()
+        }
+        handler.body = body
+        handler.start(member)
+      })
+    }
+  }
+  handler.start(member)
+}
+
+/** Every server is at maxConns: wait (bounded) for a slot, or 503. */
+function queueRequest(ctx: RequestContext, group: UpstreamGroup, path: string, log: RuntimeLog, options?: ForwardOptions): void {
+  let timer: NodeJS.Timeout | undefined
+  const waiter = {
+    run: () => forwardRequest(ctx, group, path, log, options),
+    cancel: () => {
+      clearTimeout(timer)
+      ctx.onClientAbort = undefined
+    },
+  }
+  if (group.queue.timeout <= 0 || !group.enqueue(waiter)) {
+    log.warn(`upstream '${group.name}': every server is at maxConns and the queue is full`, { route: ctx.route?.name })
+    return sendError(ctx, 503, `every server of upstream '${group.name}' is busy`, ['retry-after', '1'])
+  }
+  timer = setTimeout(() => {
+    group.dequeue(waiter)
+    ctx.onClientAbort = undefined
+    log.warn(`upstream '${group.name}': waited ${group.queue.timeout}ms in the queue for a server below maxConns`, { route: ctx.route?.name })
+    sendError(ctx, 503, `every server of upstream '${group.name}' is busy`, ['retry-after', '1'])
+  }, group.queue.timeout)
+  ctx.onClientAbort = () => {
+    group.dequeue(waiter)
+    clearTimeout(timer)
   }
 }
 
@@ -55,28 +98,76 @@ function setHeaders(list: string[], set: ReadonlyArray<readonly [string, string]
   return out
 }
 
+/**
+ * The undici handler of one request, reused by each attempt in turn (attempts never overlap:
+ * the next starts after the previous one's onComplete/onError).
+ */
 class ProxyHandler implements Dispatcher.DispatchHandler {
+  /** A buffered request body (for replay), else the client's stream is sent. */
+  body: Buffer | undefined
+  member!: GroupMember
   #abort: ((err: Error) => void) | undefined
   #finished = false
   #started = false
   #clientGone = false
+  /** This attempt's response is being drained and dropped: a retry follows. */
+  #discarding = false
+  #attempts = 0
+  #tried: GroupMember[] | undefined
+  #next: GroupMember | undefined
+  #sentAt = 0
+  #status = 0
   #timer: NodeJS.Timeout | undefined
+  #tryTimer: NodeJS.Timeout | undefined
 
   constructor(
     readonly ctx: RequestContext,
-    readonly member: GroupMember,
+    readonly group: UpstreamGroup,
+    readonly path: string,
+    readonly method: string,
     readonly sink: ResponseSink,
-    totalTimeout: number,
+    readonly extraHeaders: ReadonlyArray<readonly [string, string]> | undefined,
+    readonly retry: ResolvedRetry | undefined,
     readonly log: RuntimeLog,
   ) {
-    member.state.inflight++
-    member.state.requests++
     ctx.onClientAbort = () => {
       this.#clientGone = true
       this.#abort?.(codedError('SWITCHYARD_CLIENT_ABORT', 'client closed the connection'))
     }
-    if (totalTimeout > 0) {
-      this.#timer = setTimeout(() => this.#abort?.(codedError('SWITCHYARD_TOTAL_TIMEOUT', 'upstream total timeout')), totalTimeout)
+    const total = group.config.timeouts.total
+    if (total > 0) {
+      this.#timer = setTimeout(() => this.#abort?.(codedError('SWITCHYARD_TOTAL_TIMEOUT', 'upstream total timeout')), total)
+    }
+  }
+
+  /** Starts an attempt on `member`. */
+  start(member: GroupMember): void {
+    const ctx = this.ctx
+    this.member = member
+    this.#attempts++
+    this.#finished = false
+    this.#abort = undefined
+    ctx.server = member.origin
+    const fwd = ctx.generation.config.forwardedHeaders
+    let headers = buildUpstreamHeaders(
+      ctx.req.rawHeaders,
+      { clientIp: ctx.clientIp, proto: 'http', host: ctx.hostHeader, xForwarded: fwd.xForwarded, forwarded: fwd.forwarded },
+      this.group.config.host, member.hostHeader, ctx.route!.requestHeaders,
+    )
+    if (this.extraHeaders) headers = setHeaders(headers, this.extraHeaders)
+    const state = member.state
+    state.inflight++
+    state.requests++
+    if (this.group.measuresLatency) this.#sentAt = performance.now()
+    const perTry = this.retry?.perTryTimeout ?? 0
+    if (perTry > 0) {
+      this.#tryTimer = setTimeout(() => this.#abort?.(codedError('SWITCHYARD_TRY_TIMEOUT', 'upstream per-try timeout')), perTry)
+    }
+    const body = this.body ?? (ctx.hasBody ? ctx.req : null)
+    try {
+      member.pool.dispatch({ path: this.path, method: this.method, headers, body }, this)
+    } catch (err) {
+      this.onError(err as Error)
     }
   }
 
@@ -87,31 +178,63 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     if (statusCode < 200) return true // 1xx: the client's own 100-continue was answered by the proxy
+    const member = this.member
+    if (this.#tryTimer) clearTimeout(this.#tryTimer)
+    if (this.group.measuresLatency) {
+      const now = performance.now()
+      member.state.recordLatency(now - this.#sentAt, now)
+    }
+    if (statusCode >= 500 || statusCode === 429) {
+      const passive = this.group.passive
+      if (passive?.statuses?.[statusCode] === 1) this.#passiveFailure(`status ${statusCode}`)
+      if (this.retry?.statuses?.[statusCode] === 1 && this.#planRetry(statusCode)) {
+        this.#discarding = true
+        return true
+      }
+    }
+    const headers = stripHopByHop(rawHeaders) // may throw (invalid upstream framing): then nothing has started
     this.#started = true
-    if (this.sink.head(statusCode, stripHopByHop(rawHeaders), resume)) return true
+    this.#status = statusCode
+    const sticky = this.group.sticky
+    if (sticky !== undefined && this.group.stickyMember(this.ctx) !== member) headers.push('set-cookie', member.stickyCookie)
+    if (this.sink.head(statusCode, headers, resume)) return true
     this.#abort?.(codedError('SWITCHYARD_SINK_CLOSED', 'response no longer wanted'))
     return false
   }
 
   onData(chunk: Buffer): boolean {
+    if (this.#discarding) return true
     return this.sink.data(chunk)
   }
 
   onComplete(): void {
     this.#finish()
+    if (this.#discarding) return this.#retryNow()
+    this.#finishRequest()
     this.sink.end()
   }
 
   onError(err: Error): void {
-    this.#finish()
     const ctx = this.ctx
     const code = (err as { code?: string }).code
+    // A 204/304 has no body whatever its Content-Length says: the head was the whole response.
+    if (code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' && (this.#status === 204 || this.#status === 304)) return this.onComplete()
+    this.#finish()
     if (this.#clientGone || code === 'SWITCHYARD_SINK_CLOSED') {
+      this.#finishRequest()
       ctx.error ??= this.#clientGone ? 'client closed the connection' : undefined
       return
     }
+    if (this.#discarding) return this.#retryNow() // the dropped response broke off: retry anyway
     const failure = classifyUpstreamError(err)
     this.member.state.failures++
+    const kind = this.#started ? undefined : outcomeKind(err)
+    if (kind !== undefined) this.#passiveFailure(failure.reason, kind)
+    if (kind !== undefined && this.#planRetry(kind)) {
+      this.log.warn(`retrying: ${failure.reason} (${this.member.origin})`, { route: ctx.route?.name, upstream: this.member.origin })
+      return this.#retryNow()
+    }
+    this.#finishRequest()
     this.sink.error(failure, this.#started)
     ctx.error ??= failure.reason
     this.log.error(`upstream request failed: ${ctx.error}`, {
@@ -119,10 +242,65 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     })
   }
 
+  /** Whether to retry after `outcome`; when yes, the next server is chosen and kept. */
+  #planRetry(outcome: AttemptOutcome): boolean {
+    const retry = this.retry
+    if (retry === undefined || this.#clientGone || this.#started) return false
+    const now = performance.now()
+    const bodyReplayable = !this.ctx.hasBody || this.body !== undefined
+    if (!retryAllowed(retry, outcome, this.#attempts, this.method, bodyReplayable, now - this.ctx.startTime)) return false
+    const tried = (this.#tried ??= [])
+    tried.push(this.member)
+    const next = this.group.pickExcluding(this.ctx, tried)
+    if (next === undefined) return false
+    const budget = this.group.budget
+    if (budget !== undefined && !budget.tryRetry(now)) {
+      if (budget.shouldWarn(now)) {
+        this.log.warn(`upstream '${this.group.name}': retry budget spent, not retrying (logged at most once a second)`, { route: this.ctx.route?.name })
+      }
+      return false
+    }
+    this.#next = next
+    return true
+  }
+
+  #retryNow(): void {
+    const next = this.#next!
+    this.#next = undefined
+    this.#discarding = false
+    const delay = retryDelay(this.retry!, this.#attempts)
+    if (delay <= 0) return this.start(next)
+    setTimeout(() => (this.#clientGone ? this.#finishRequest() : this.start(next)), delay)
+  }
+
+  #passiveFailure(reason: string, kind?: 'connect-error' | 'timeout' | 'reset'): void {
+    const passive = this.group.passive
+    if (passive === undefined) return
+    if (kind !== undefined && !(kind === 'connect-error' ? passive.connectError : kind === 'timeout' ? passive.timeout : passive.reset)) return
+    if (recordPassiveFailure(this.member.state, passive, performance.now())) {
+      this.log.warn(
+        `server ${this.member.origin} of upstream '${this.group.name}': healthy → ejected for ${passive.failTimeout}ms (${reason}; ${passive.maxFails} failure(s) within ${passive.failTimeout}ms)`,
+        { upstream: this.member.origin },
+      )
+    }
+  }
+
+  /** The attempt is over: its in-flight count and per-try timer. */
   #finish(): void {
     if (this.#finished) return
     this.#finished = true
     this.member.state.inflight--
+    if (this.#tryTimer) clearTimeout(this.#tryTimer)
+    if (this.group.limited) this.group.release()
+  }
+
+  /** The request ends before any attempt (the client left while its body was read). */
+  cancel(): void {
+    this.#finishRequest()
+  }
+
+  /** The whole request is over (no more attempts). */
+  #finishRequest(): void {
     if (this.#timer) clearTimeout(this.#timer)
   }
 }

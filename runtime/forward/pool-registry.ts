@@ -5,9 +5,16 @@
  */
 import { Pool } from 'undici'
 import type { ResolvedUpstream } from '../resolved-config.js'
+import { HealthRegistry } from '../health/health-registry.js'
 
 export class PoolRegistry {
   readonly #pools = new Map<string, Pool>()
+  /**
+   * Active health checks. They live here because the Runtime already hands this registry to
+   * every Generation, calls `retain` with the keys its Generations use (health keys ride
+   * along, see Generation.usage) and `closeAll` on close.
+   */
+  readonly health = new HealthRegistry()
 
   get(origin: string, upstream: ResolvedUpstream): Pool {
     const key = poolKey(origin, upstream)
@@ -31,9 +38,9 @@ export class PoolRegistry {
     return pool
   }
 
-  /** Close every pool whose key is not in `keep`. */
+  /** Close every pool (and stop every health check) whose key is not in `keep`. */
   async retain(keep: ReadonlySet<string>): Promise<void> {
-    const closing: Promise<void>[] = []
+    const closing: Promise<void>[] = [this.health.retain(keep)]
     for (const [key, pool] of this.#pools) {
       if (keep.has(key)) continue
       this.#pools.delete(key)
@@ -45,7 +52,7 @@ export class PoolRegistry {
   async closeAll(force = false): Promise<void> {
     const pools = [...this.#pools.values()]
     this.#pools.clear()
-    await Promise.all(pools.map((p) => (force ? p.destroy() : p.close()).catch(() => {})))
+    await Promise.all([this.health.close(), ...pools.map((p) => (force ? p.destroy() : p.close()).catch(() => {}))])
   }
 }
 

@@ -58,7 +58,9 @@ export class ClientSink implements ResponseSink {
       // Never a clean-looking truncated response: abort the client connection.
       ctx.error = `${failure.reason} (after response started)`
       ctx.res.destroy()
-    } else if (ctx.req.errored || ctx.req.destroyed) {
+    } else if ((ctx.req.errored || ctx.req.destroyed) && !(ctx.req.complete && !ctx.res.destroyed)) {
+      // (undici destroys a streamed request body when it aborts an exchange, e.g. on a timeout:
+      // a body that had fully arrived means the client is still there and gets the error.)
       ctx.error = 'client request aborted'
     } else {
       sendError(ctx, failure.status, failure.reason)

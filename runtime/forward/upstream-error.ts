@@ -13,6 +13,7 @@ export function classifyUpstreamError(err: unknown): UpstreamFailure {
     case 'UND_ERR_CONNECT_TIMEOUT': return { status: 504, reason: 'upstream connect timeout' }
     case 'UND_ERR_HEADERS_TIMEOUT': return { status: 504, reason: 'upstream response header timeout' }
     case 'SWITCHYARD_TOTAL_TIMEOUT': return { status: 504, reason: 'upstream total timeout' }
+    case 'SWITCHYARD_TRY_TIMEOUT': return { status: 504, reason: 'upstream per-try timeout' }
     case 'ECONNREFUSED': return { status: 502, reason: 'upstream connection refused' }
     case 'ECONNRESET': case 'UND_ERR_SOCKET': case 'EPIPE':
       return { status: 502, reason: 'upstream closed the connection before responding' }

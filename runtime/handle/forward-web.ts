@@ -19,14 +19,22 @@ export class UpstreamFailedError extends Error {
 
 const NULL_BODY = new Set([101, 103, 204, 205, 304])
 
-export async function forwardWeb(ctx: RequestContext, groupName: string, init: Request | ForwardInit | undefined): Promise<Response> {
+export interface ForwardWebOptions {
+  /** A side request (sub-request, mirror copy): not recorded as the request's upstream. */
+  side?: boolean
+}
+
+export async function forwardWeb(ctx: RequestContext, groupName: string, init: Request | ForwardInit | undefined, options: ForwardWebOptions = {}): Promise<Response> {
   const group = ctx.generation.groups.get(groupName)
   if (!group) {
     throw new Error(`ctx.forward: unknown upstream '${groupName}' (known: ${[...ctx.generation.groups.keys()].join(', ') || 'none'})`)
   }
   const member = group.pick(ctx)
   if (!member) throw new UpstreamFailedError(503, `no server available in upstream '${groupName}'`)
-  ctx.server = member.origin
+  if (!options.side) {
+    ctx.upstreamGroup = groupName
+    ctx.server = member.origin
+  }
 
   let method = ctx.method
   let path = ctx.target

@@ -2,16 +2,8 @@
 import { Readable } from 'node:stream'
 import type { RequestContext } from '../context.js'
 
-export function toWebRequest(ctx: RequestContext): Request {
-  const headers = new Headers()
-  const raw = ctx.req.rawHeaders
-  for (let i = 0; i < raw.length; i += 2) {
-    try {
-      headers.append(raw[i]!, raw[i + 1]!)
-    } catch {
-      // A value Node accepted but WHATWG Headers rejects: leave it out of the handler's view.
-    }
-  }
+export function toWebRequest(ctx: RequestContext, prebuilt?: Headers): Request {
+  const headers = prebuilt ?? rawToHeaders(ctx.req.rawHeaders)
   let url: string
   try {
     url = new URL(ctx.target, `http://${ctx.hostHeader || 'localhost'}`).href
@@ -25,4 +17,17 @@ export function toWebRequest(ctx: RequestContext): Request {
     init.duplex = 'half'
   }
   return new Request(url, init)
+}
+
+/** WHATWG Headers from Node's raw [name, value, …] list. */
+export function rawToHeaders(raw: readonly string[]): Headers {
+  const headers = new Headers()
+  for (let i = 0; i < raw.length; i += 2) {
+    try {
+      headers.append(raw[i]!, raw[i + 1]!)
+    } catch {
+      // A value Node accepted but WHATWG Headers rejects: left out of the handler's view.
+    }
+  }
+  return headers
 }

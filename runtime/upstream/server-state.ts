@@ -21,6 +21,13 @@ export class ServerState {
   requests = 0
   /** Requests that ended in a connection error, timeout or upstream failure. */
   failures = 0
+  /** Passive health (runtime/health/passive.ts), in performance.now() ms. */
+  windowFails = 0
+  failWindowEnd = 0
+  /** Out of rotation until then (0: never ejected). */
+  ejectedUntil = 0
+  /** Times passive health took the server out (monotonic). */
+  ejections = 0
   /**
    * Time constant (ms) of the latency estimate: how fast old samples are forgotten and how
    * fast an idle server's estimate decays. The p2c balancer sets it from its `decay` option

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { runServer } from './run-server.js'
 import { runCheck } from './check.js'
 import { runInit } from './init.js'
+import { runPurge, type PurgeOptions } from './purge.js'
 
 export interface GlobalOptions {
   config?: string
@@ -34,6 +35,14 @@ export async function runCli(argv: string[]): Promise<number> {
   cli.command('init [dir]', 'Write a commented starter proxy.config.ts')
     .option('--force', 'Overwrite an existing proxy.config.ts')
     .action((dir: string | undefined, o: GlobalOptions) => (result = runInit(dir, o.force === true)))
+  cli.command('purge', 'Drop cached responses through a running proxy\'s admin API')
+    .option('--admin <url>', 'Admin API address, e.g. http://127.0.0.1:9000 (or SWITCHYARD_ADMIN)')
+    .option('--tag <tag>', 'Every response tagged so (Cache-Tag / Surrogate-Key / route tags)')
+    .option('--prefix <prefix>', 'A path prefix (/a, any host), a URL prefix (http://host/a) or a key prefix')
+    .option('--url <url>', 'One URL (its default cache key)')
+    .option('--key <key>', 'One cache key, as a route\'s key function made it')
+    .option('--token <token>', 'Bearer token (or SWITCHYARD_ADMIN_TOKEN)')
+    .action((o: PurgeOptions) => (result = runPurge(o)))
   cli.command('').action(() => {
     cli.outputHelp()
   })

@@ -9,14 +9,17 @@ import vm from 'node:vm'
 import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
 import * as api from '../index.js'
+import * as middleware from '../middleware/index.js'
 import type { ConfigMode } from './types.js'
 import { registerBundle } from '../../runtime/stack-map.js'
 
 let loads = 0
+/** This package's own entry points, served from the running copy. */
+const SELF: Record<string, unknown> = { switchyard: api, 'switchyard/middleware': middleware }
 
 export async function evaluateConfig(code: string, file: string, mode: ConfigMode): Promise<unknown> {
   const baseRequire = createRequire(file)
-  const configRequire = Object.assign((id: string): unknown => (id === 'switchyard' ? api : baseRequire(id)), baseRequire)
+  const configRequire = Object.assign((id: string): unknown => SELF[id] ?? baseRequire(id), baseRequire)
   const module = { exports: {} as Record<string, unknown> }
   // A distinct name per load: stack frames are mapped back to the config's sources by it.
   const generated = `${file}.bundle-${++loads}.cjs`

@@ -10,8 +10,9 @@ import { Problems, isRecord, checkKeys, expectString, expectInteger, expectBoole
 import { ConfigError } from './config-error.js'
 import { resolveUpstreams } from './resolve-upstreams.js'
 import { resolveRoutes } from './resolve-routes.js'
+import { resolveAdmin, resolveCacheSettings } from './resolve-cache.js'
 
-const TOP_KEYS = ['listen', 'upstreams', 'routes', 'forwardedHeaders', 'server', 'log'] as const
+const TOP_KEYS = ['listen', 'upstreams', 'routes', 'forwardedHeaders', 'server', 'log', 'cache', 'admin'] as const
 
 export function resolveConfig(input: unknown, mode: ConfigMode, file?: string): ResolvedConfig {
   const p = new Problems()
@@ -21,7 +22,9 @@ export function resolveConfig(input: unknown, mode: ConfigMode, file?: string): 
   checkKeys(input, TOP_KEYS, 'config', p)
   const listen = resolveListen(input.listen, p)
   const upstreams = resolveUpstreams(input.upstreams, p)
-  const routes = resolveRoutes(input.routes, upstreams, p)
+  const cache = resolveCacheSettings(input.cache, p)
+  const routes = resolveRoutes(input.routes, upstreams, p, cache)
+  const admin = resolveAdmin(input.admin, p)
   const config: ResolvedConfig = {
     listen,
     upstreams,
@@ -29,6 +32,8 @@ export function resolveConfig(input: unknown, mode: ConfigMode, file?: string): 
     forwardedHeaders: resolveForwarded(input.forwardedHeaders, p),
     server: resolveServer(input.server, p),
     log: resolveLog(input.log, mode, p),
+    cache,
+    ...(admin ? { admin } : {}),
   }
   if (p.list.length > 0) throw new ConfigError(p.list, file)
   return config

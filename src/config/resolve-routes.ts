@@ -6,13 +6,18 @@ import type { Handler } from './types.js'
 import { describe } from './units.js'
 import { Problems, isRecord, checkKeys, expectString, expectInteger, expectBoolean, asList, duration } from './validate.js'
 import { checkPathPattern } from '../../runtime/router/path-pattern.js'
+import { DEFAULT_CACHE_SETTINGS, type ResolvedCacheSettings } from '../../runtime/cache/cache-config.js'
+import { resolveRouteCache } from './resolve-cache.js'
+import { resolveRetry } from './resolve-balancing.js'
 
-const ROUTE_KEYS = ['name', 'match', 'headers', 'to', 'rewrite', 'redirect', 'respond', 'handle', 'handlerTimeout'] as const
+const ROUTE_KEYS = ['name', 'match', 'headers', 'to', 'rewrite', 'redirect', 'respond', 'handle', 'handlerTimeout', 'cache', 'retry'] as const
 const ACTIONS = ['to', 'redirect', 'respond', 'handle'] as const
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/
 
-export function resolveRoutes(value: unknown, upstreams: Map<string, ResolvedUpstream>, p: Problems): ResolvedRoute[] {
+export function resolveRoutes(
+  value: unknown, upstreams: Map<string, ResolvedUpstream>, p: Problems, cache: ResolvedCacheSettings = DEFAULT_CACHE_SETTINGS,
+): ResolvedRoute[] {
   if (!Array.isArray(value)) {
     p.add('routes', `expected an array of routes, got ${describe(value)}`)
     return []
@@ -35,6 +40,7 @@ export function resolveRoutes(value: unknown, upstreams: Map<string, ResolvedUps
     if (!isRecord(headers)) p.add(`${path}.headers`, `expected { request?, response? }, got ${describe(headers)}`)
     else checkKeys(headers, ['request', 'response'], `${path}.headers`, p)
     const h = isRecord(headers) ? headers : {}
+    const routeCache = resolveRouteCache(route.cache, actions[0] === 'to', `${path}.cache`, cache, p)
     if (!action) return
     out.push({
       name: String(name),
@@ -43,6 +49,7 @@ export function resolveRoutes(value: unknown, upstreams: Map<string, ResolvedUps
       action,
       requestHeaders: resolveHeaderRules(h.request, `${path}.headers.request`, p),
       responseHeaders: resolveHeaderRules(h.response, `${path}.headers.response`, p),
+      ...(routeCache ? { cache: routeCache } : {}),
     })
   })
   return out
@@ -60,9 +67,11 @@ function resolveAction(
       p.add(`${path}.to`, `unknown upstream '${to}' (known: ${known.length ? known.join(', ') : 'none — add it under upstreams'})`, to)
       return undefined
     }
-    return { type: 'forward', upstream: to, rewrite: resolveRewrite(route.rewrite, `${path}.rewrite`, p) }
+    const retry = route.retry === undefined ? undefined : resolveRetry(route.retry, `${path}.retry`, p, upstreams.get(to)!.retry)
+    return { type: 'forward', upstream: to, rewrite: resolveRewrite(route.rewrite, `${path}.rewrite`, p), ...(retry ? { retry } : {}) }
   }
   if (route.rewrite !== undefined) p.add(`${path}.rewrite`, 'only forwarding routes (to) take a rewrite')
+  if (route.retry !== undefined) p.add(`${path}.retry`, 'only forwarding routes (to) take a retry')
   if (kind === 'redirect') {
     const r = typeof route.redirect === 'string' ? { to: route.redirect } : route.redirect
     if (!isRecord(r)) return void p.add(`${path}.redirect`, `expected a target string or { to, status }, got ${describe(r)}`)

@@ -1,10 +1,11 @@
 /** `upstreams`: named server groups, their pools, timeouts and balancing. */
 import type { ResolvedUpstream } from '../../runtime/resolved-config.js'
 import { describe } from './units.js'
-import { Problems, isRecord, checkKeys, expectInteger, duration } from './validate.js'
+import { Problems, isRecord, checkKeys, expectInteger, expectBoolean, duration } from './validate.js'
+import { resolveBalance, resolveHealth, resolvePassive, resolveRetry, resolveSticky, resolveQueue } from './resolve-balancing.js'
 
-const UPSTREAM_KEYS = ['servers', 'balance', 'host', 'keepAlive', 'timeouts'] as const
-const BALANCE_POLICIES = ['round-robin'] as const
+const UPSTREAM_KEYS = ['servers', 'balance', 'host', 'keepAlive', 'timeouts', 'health', 'passive', 'retry', 'sticky', 'queue'] as const
+const SERVER_KEYS = ['url', 'weight', 'backup', 'down', 'maxConns', 'slowStart'] as const
 
 export function resolveUpstreams(value: unknown, p: Problems): Map<string, ResolvedUpstream> {
   const out = new Map<string, ResolvedUpstream>()
@@ -28,20 +29,31 @@ export function resolveUpstreams(value: unknown, p: Problems): Map<string, Resol
         const spath = `${path}.servers[${i}]`
         const entry = typeof server === 'string' ? { url: server } : server
         if (!isRecord(entry)) return p.add(spath, `expected a URL string or { url, weight }, got ${describe(server)}`)
-        checkKeys(entry, ['url', 'weight'], spath, p)
+        checkKeys(entry, SERVER_KEYS, spath, p)
         const origin = parseOrigin(entry.url, spath, p)
         const weight = entry.weight ?? 1
         if (typeof weight !== 'number' || !(weight > 0) || !Number.isFinite(weight)) {
           return p.add(`${spath}.weight`, `expected a positive number, got ${describe(weight)}`)
         }
+        const backup = entry.backup ?? false
+        const down = entry.down ?? false
+        const maxConns = entry.maxConns ?? 0
+        expectBoolean(backup, `${spath}.backup`, p)
+        expectBoolean(down, `${spath}.down`, p)
+        if (entry.maxConns !== undefined) expectInteger(maxConns, `${spath}.maxConns`, p, 1, 1_000_000)
+        const slowStart = duration(entry.slowStart, 0, `${spath}.slowStart`, p)
         if (origin && servers.some((s) => s.origin === origin)) return p.add(spath, `duplicate server ${origin}`, origin)
-        if (origin) servers.push({ origin, weight })
+        if (origin) {
+          const resolved: ResolvedUpstream['servers'][number] = { origin, weight }
+          if (backup === true) resolved.backup = true
+          if (down === true) resolved.down = true
+          if (Number(maxConns) > 0) resolved.maxConns = Number(maxConns)
+          if (slowStart > 0) resolved.slowStart = slowStart
+          servers.push(resolved)
+        }
       })
     }
-    const balance = group.balance ?? 'round-robin'
-    if (!(BALANCE_POLICIES as readonly unknown[]).includes(balance)) {
-      p.add(`${path}.balance`, `unknown policy ${describe(balance)} (known: ${BALANCE_POLICIES.join(', ')})`, String(balance))
-    }
+    const balance = resolveBalance(group.balance, `${path}.balance`, p)
     const host = group.host ?? 'preserve'
     let hostMode: ResolvedUpstream['host'] = { kind: 'preserve' }
     if (host === 'upstream') hostMode = { kind: 'upstream' }
@@ -62,7 +74,7 @@ export function resolveUpstreams(value: unknown, p: Problems): Map<string, Resol
     out.set(name, {
       name,
       servers,
-      balance: 'round-robin',
+      balance,
       host: hostMode,
       keepAlive: {
         connections: connections as number,
@@ -76,6 +88,11 @@ export function resolveUpstreams(value: unknown, p: Problems): Map<string, Resol
         bodyIdle: duration(t.bodyIdle, 60_000, `${path}.timeouts.bodyIdle`, p),
         total: duration(t.total, 0, `${path}.timeouts.total`, p),
       },
+      health: resolveHealth(group.health, `${path}.health`, p),
+      passive: resolvePassive(group.passive, servers.length, `${path}.passive`, p),
+      retry: resolveRetry(group.retry, `${path}.retry`, p),
+      sticky: resolveSticky(group.sticky, `${path}.sticky`, p),
+      queue: resolveQueue(group.queue, `${path}.queue`, p),
     })
   }
   return out

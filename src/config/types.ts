@@ -35,6 +35,14 @@ export interface ServerConfig {
   url: string
   /** Relative share of traffic for weighted policies. Default 1. */
   weight?: number
+  /** Used only when no primary (non-backup) server is available. Default false. */
+  backup?: boolean
+  /** Taken out by hand: never sent traffic nor probed. Default false. */
+  down?: boolean
+  /** Most requests in flight to this server from this group; then it is skipped (and, when all are full, requests queue). Default unlimited. */
+  maxConns?: number
+  /** After the server becomes available again, its weight ramps from 10% to 100% over this. Default 0 (off). */
+  slowStart?: Duration
 }
 
 export interface KeepAliveConfig {
@@ -63,7 +71,17 @@ export interface UpstreamConfig {
   /** The servers of the group: `'http://127.0.0.1:3001'` or `{ url, weight }`. */
   servers: Array<string | ServerConfig>
   /** Balancing policy. Default `'round-robin'` (smooth weighted when weights differ). */
-  balance?: BalancePolicyName
+  balance?: BalanceConfig
+  /** Active health checks: probe each server in the background. Default off. */
+  health?: HealthCheckConfig
+  /** Passive health: take a server out after failures of real requests. Default `{ maxFails: 1, failTimeout: '10s' }`; `false` = off. */
+  passive?: PassiveHealthConfig | false
+  /** Retries to another server. Default `{ tries: 2, on: ['connect-error', 'timeout', 'reset-before-response'] }`; `false` = off. */
+  retry?: RetryConfig | false
+  /** Sticky sessions by cookie. Default off. */
+  sticky?: StickyConfig
+  /** Waiting room for when every server is at its `maxConns`. Default `{ size: 100, timeout: '5s' }`. */
+  queue?: QueueConfig
   /**
    * `Host` header sent upstream. `'preserve'` (default) passes the client's Host through;
    * `'upstream'` sends the server's own `host:port`; any other string is sent as is.
@@ -73,7 +91,14 @@ export interface UpstreamConfig {
   timeouts?: UpstreamTimeouts
 }
 
-export type BalancePolicyName = 'round-robin'
+export type {
+  BalancePolicyName, BalanceConfig, BalanceFunction, BalanceRequest, BalanceCandidate, HashKeyConfig,
+  HealthCheckConfig, ExpectStatus, StatusClass, PassiveHealthConfig, FailureKind, RetryConfig, RetryOn,
+  RetryBudgetConfig, StickyConfig, QueueConfig,
+} from './balancing-types.js'
+import type {
+  BalanceConfig, HealthCheckConfig, PassiveHealthConfig, RetryConfig, StickyConfig, QueueConfig,
+} from './balancing-types.js'
 
 /** Header edits: `set` replaces, `add` appends, `remove` deletes (applied remove → set → add). */
 export interface HeaderRules {
@@ -120,6 +145,10 @@ export interface ForwardRoute extends RouteBase {
   /** Name of an upstream group to forward to. */
   to: string
   rewrite?: RewriteConfig
+  /** Overrides the group's `retry` for this route (`false` = no retries). */
+  retry?: RetryConfig | false
+  /** Shared HTTP cache (RFC 9111) for this route: `true` for the defaults, or options. Default off. */
+  cache?: boolean | RouteCacheConfig
 }
 
 export interface RedirectConfig {
@@ -217,9 +246,83 @@ export interface SwitchyardConfig {
   forwardedHeaders?: ForwardedHeadersConfig
   server?: ServerOptions
   log?: LogConfig
+  /** Where cached responses live and how much room they get (routes opt in with `cache`). */
+  cache?: CacheConfig
+  /** Admin API (cache purge, health) on a listener of its own. Default off. */
+  admin?: AdminConfig
 }
 
 export type ConfigExport =
   | SwitchyardConfig
   | Promise<SwitchyardConfig>
   | ((env: ConfigEnv) => SwitchyardConfig | Promise<SwitchyardConfig>)
+
+/** What a route's `cache.key` function sees of the request (HEAD is looked up as `'GET'`). */
+export interface CacheKeyRequest {
+  /** `'GET'` for GET and HEAD (a HEAD is answered from the stored GET). */
+  readonly method: string
+  readonly scheme: 'http' | 'https'
+  /** The Host header as received (never X-Forwarded-Host): `'example.com:8080'`. */
+  readonly host: string
+  /** Canonical path (the one routing saw), starting with `/`. */
+  readonly path: string
+  /** Query without `?`; `''` when none. */
+  readonly query: string
+  /** Route params from the path pattern. */
+  readonly params: Readonly<Record<string, string>>
+  /** A request header (name lowercase), first value, or undefined. */
+  header(name: string): string | undefined
+}
+
+export interface RouteCacheConfig {
+  /** Lifetime for responses without s-maxage, max-age or Expires (replaces heuristics). Default none. */
+  ttl?: Duration
+  /**
+   * Primary cache key. Default: method + scheme + Host header + port + canonical path + query.
+   * Purge by key uses the string this returns; invalidation after POST/PUT/DELETE only finds
+   * default keys.
+   */
+  key?: (req: CacheKeyRequest) => string
+  /** Which store: `'memory'` or `'redis'` (needs `cache.store: { type: 'redis', … }`). Default: the global `cache.store`. */
+  store?: 'memory' | 'redis'
+  /** Largest body stored; larger responses pass through unstored. Default: global `cache.maxObjectSize`. */
+  maxObjectSize?: Size
+  /** Methods answered from the cache: `'GET'` and/or `'HEAD'`. Default `['GET', 'HEAD']`. */
+  methods?: Array<'GET' | 'HEAD'>
+  /** Serve a stale response this long past its freshness while refreshing it in the background (RFC 5861). Default none. */
+  staleWhileRevalidate?: Duration
+  /** Serve a stale response this long past its freshness when the upstream fails or answers 5xx (RFC 5861). Default none. */
+  staleIfError?: Duration
+  /** Ignore the client's `Cache-Control: no-cache` / `max-age` / `Pragma: no-cache`. Default false. */
+  ignoreNoCache?: boolean
+  /** Store responses carrying `Set-Cookie` (and replay the cookie to everyone). Default false. */
+  allowSetCookie?: boolean
+  /** Purge tags added to every response stored by this route. Default none. */
+  tags?: string[]
+}
+
+export interface RedisCacheStoreConfig {
+  type: 'redis'
+  /** `redis://[user:password@]host:port[/db]`. */
+  url: string
+  /** Key namespace. Default `'switchyard:cache:'`. */
+  prefix?: string
+}
+
+export interface CacheConfig {
+  /** Default store for caching routes: `'memory'` (per process) or Redis (shared). Default `'memory'`. */
+  store?: 'memory' | RedisCacheStoreConfig
+  /** Memory store size (bodies + headers), LRU-evicted. Default `'256mb'`. */
+  maxSize?: Size
+  /** Largest body stored by default. Default `'8mb'`. */
+  maxObjectSize?: Size
+  /** Longest a request waits for an identical request already on its way upstream before going itself. Default `'5s'`. */
+  lockTimeout?: Duration
+}
+
+export interface AdminConfig {
+  /** Where the admin API listens: a port or `{ port, host }` (host default `'127.0.0.1'`). */
+  listen: ListenConfig | number
+  /** Require `Authorization: Bearer <token>`. Default none (keep the listener on loopback). */
+  token?: string
+}

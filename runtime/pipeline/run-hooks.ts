@@ -1,0 +1,119 @@
+/**
+ * Runs one phase's hooks for a request. A hook that throws (or rejects) ends that request
+ * with 500 (after `onError` hooks had their say), logged with the hook's name and a stack
+ * mapped back to the config; the proxy keeps serving.
+ */
+import type { LogRecord, ProxyError, UpstreamRequestInfo, UpstreamResponseInfo } from '../../src/config/hooks.js'
+import type { RouteHooks } from './route-hooks.js'
+import type { RequestHookContext } from './hook-context.js'
+import type { RuntimeLog } from '../log.js'
+import { isResponseLike } from '../handle/send-web-response.js'
+import { mapStack } from '../stack-map.js'
+
+/** A hook failed; carries what the client should get. */
+export class HookError extends Error implements ProxyError {
+  readonly status = 500
+  constructor(readonly hook: string, readonly phase: string, override readonly cause: unknown) {
+    super(`${phase} hook of '${hook}' threw: ${(cause as Error)?.message ?? String(cause)}`)
+  }
+
+  get reason(): string {
+    return this.message
+  }
+}
+
+function fail(hook: string, phase: string, err: unknown, log: RuntimeLog): never {
+  const error = err instanceof HookError ? err : new HookError(hook, phase, err)
+  log.error(`${error.message}\n${mapStack((err as Error)?.stack ?? '')}`, { hook, phase })
+  throw error
+}
+
+/** The first Response a hook returns ends the phase (and the request's forwarding). */
+export async function runOnRequest(hooks: RouteHooks, hctx: RequestHookContext, log: RuntimeLog): Promise<Response | undefined> {
+  for (const { name, fn } of hooks.onRequest) {
+    let result: unknown
+    try {
+      result = await fn(hctx)
+    } catch (err) {
+      fail(name, 'onRequest', err, log)
+    }
+    if (result === undefined || result === null) continue
+    if (!isResponseLike(result)) fail(name, 'onRequest', new TypeError(`returned ${typeof result}, expected a Response or nothing`), log)
+    return result as Response
+  }
+  return undefined
+}
+
+/** The last hook that names a group wins (each sees the previous choice in ctx.upstream). */
+export async function runSelectUpstream(hooks: RouteHooks, hctx: RequestHookContext, log: RuntimeLog): Promise<{ group: string; server?: string } | undefined> {
+  let choice: { group: string; server?: string } | undefined
+  for (const { name, fn } of hooks.selectUpstream) {
+    try {
+      const result = await fn(hctx)
+      if (typeof result === 'string') choice = { group: result }
+      else if (result && typeof result === 'object' && typeof result.group === 'string') choice = result
+    } catch (err) {
+      fail(name, 'selectUpstream', err, log)
+    }
+  }
+  return choice
+}
+
+export async function runOnUpstreamRequest(hooks: RouteHooks, hctx: RequestHookContext, request: UpstreamRequestInfo, log: RuntimeLog): Promise<void> {
+  for (const { name, fn } of hooks.onUpstreamRequest) {
+    try {
+      await fn(hctx, request)
+    } catch (err) {
+      fail(name, 'onUpstreamRequest', err, log)
+    }
+  }
+}
+
+export async function runOnUpstreamResponse(hooks: RouteHooks, hctx: RequestHookContext, response: UpstreamResponseInfo, log: RuntimeLog): Promise<void> {
+  for (const { name, fn } of hooks.onUpstreamResponse) {
+    try {
+      await fn(hctx, response)
+    } catch (err) {
+      fail(name, 'onUpstreamResponse', err, log)
+    }
+  }
+}
+
+export async function runOnResponse(hooks: RouteHooks, hctx: RequestHookContext, response: Response, log: RuntimeLog): Promise<Response> {
+  let current = response
+  for (const { name, fn } of hooks.onResponse) {
+    let result: unknown
+    try {
+      result = await fn(hctx, current)
+    } catch (err) {
+      fail(name, 'onResponse', err, log)
+    }
+    if (result === undefined || result === null) continue
+    if (!isResponseLike(result)) fail(name, 'onResponse', new TypeError(`returned ${typeof result}, expected a Response or nothing`), log)
+    current = result as Response
+  }
+  return current
+}
+
+/** The first hook that answers wins; a hook that throws here is logged and skipped. */
+export async function runOnError(hooks: RouteHooks, hctx: RequestHookContext, error: ProxyError, log: RuntimeLog): Promise<Response | undefined> {
+  for (const { name, fn } of hooks.onError) {
+    try {
+      const result = await fn(hctx, error)
+      if (isResponseLike(result)) return result as Response
+    } catch (err) {
+      log.error(`onError hook of '${name}' threw: ${mapStack((err as Error)?.stack ?? String(err))}`, { hook: name })
+    }
+  }
+  return undefined
+}
+
+export function runOnLog(hooks: RouteHooks, hctx: RequestHookContext, record: LogRecord, log: RuntimeLog): void {
+  for (const { name, fn } of hooks.onLog) {
+    try {
+      fn(hctx, record)
+    } catch (err) {
+      log.error(`onLog hook of '${name}' threw: ${mapStack((err as Error)?.stack ?? String(err))}`, { hook: name })
+    }
+  }
+}
