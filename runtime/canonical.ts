@@ -8,6 +8,11 @@
  * (`%7E` → `~`, `%2e` → `.`), other escapes get uppercase hex (`%2f` → `%2F`, still not a
  * separator); bytes ≥ 0x80 are percent-encoded; repeated slashes merged (as nginx); dot
  * segments removed (RFC 3986 §5.2.4). The query is passed through unchanged.
+ *
+ * Rejected (400), because a backend may read them differently from the router: `%00`
+ * (nginx rejects it too), a dot segment hidden behind an encoded separator (`..%2F`,
+ * `..%5C`: a backend that decodes them climbs where the router never looked) and a dot
+ * segment with a path parameter (`..;/`, read as `..` by Tomcat and friends).
  */
 
 export interface CanonicalTarget {
@@ -20,6 +25,30 @@ export interface CanonicalTarget {
 
 export class BadTargetError extends Error {}
 
+/**
+ * Host (or absolute-form authority) syntax: dot-separated labels of letters, digits and
+ * `-_~` (no empty label), or a bracketed IP literal, then an optional numeric port; no
+ * userinfo, no path, no spaces or other delimiters. '' is allowed (RFC 9112 §3.2: a target
+ * without an authority).
+ */
+const HOST = /^(?:[A-Za-z0-9\-_~]+(?:\.[A-Za-z0-9\-_~]+)*\.?|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$/
+
+export function isValidHost(value: string): boolean {
+  return value === '' || HOST.test(value)
+}
+
+/**
+ * A valid host with the trailing dot of a fully qualified name removed (`a.example.:80` →
+ * `a.example:80`), as nginx does, so `Host: admin.example.` cannot slip past a route for
+ * `admin.example`. Returns the value itself when there is none.
+ */
+export function withoutTrailingDot(host: string): string {
+  if (host.charCodeAt(0) === 91 /* [ */) return host
+  const colon = host.indexOf(':')
+  const end = colon < 0 ? host.length : colon
+  return host.charCodeAt(end - 1) === 46 ? host.slice(0, end - 1) + host.slice(end) : host
+}
+
 const UNRESERVED = /[A-Za-z0-9\-._~]/
 /** Characters allowed raw in a path: pchar minus '%' (checked separately) plus '/'. */
 const PATH_CHARS = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/
@@ -31,6 +60,8 @@ export function canonicalize(target: string): CanonicalTarget {
     const m = /^https?:\/\/([^/?#@]+)(.*)$/i.exec(target)
     if (!m) throw new BadTargetError('request target must be a path (origin-form) or an absolute http URL')
     authority = m[1]!.toLowerCase()
+    if (authority === '' || !HOST.test(authority)) throw new BadTargetError('invalid authority in request target')
+    authority = withoutTrailingDot(authority)
     target = m[2] === '' ? '/' : m[2]!
     if (target.charCodeAt(0) !== 47) throw new BadTargetError('invalid request target')
   }
@@ -73,11 +104,20 @@ function canonicalPath(raw: string): string {
     }
     const hex = encoded.slice(i + 1, i + 3)
     if (!/^[0-9A-Fa-f]{2}$/.test(hex)) throw new BadTargetError('invalid percent-encoding in path')
-    const byte = String.fromCharCode(parseInt(hex, 16))
+    const code = parseInt(hex, 16)
+    if (code === 0) throw new BadTargetError('NUL (%00) in path')
+    const byte = String.fromCharCode(code)
     decoded += UNRESERVED.test(byte) ? byte : `%${hex.toUpperCase()}`
     i += 2
   }
-  return removeDotSegments(decoded.replace(/\/{2,}/g, '/'))
+  const path = removeDotSegments(decoded.replace(/\/{2,}/g, '/'))
+  if (path.includes('%2F') || path.includes('%5C')) {
+    // Would a backend that decodes %2F / %5C as separators see a dot segment?
+    for (const s of path.split(/\/|%2F|%5C/)) {
+      if (s === '.' || s === '..') throw new BadTargetError('dot segment behind an encoded slash in path')
+    }
+  }
+  return path
 }
 
 function removeDotSegments(path: string): string {
@@ -85,6 +125,7 @@ function removeDotSegments(path: string): string {
   const segments = path.split('/')
   for (let i = 1; i < segments.length; i++) {
     const s = segments[i]!
+    if (s.charCodeAt(0) === 46 && (s.startsWith('.;') || s.startsWith('..;'))) throw new BadTargetError('dot segment with a path parameter')
     if (s === '..') out.pop()
     else if (s !== '.') out.push(s)
   }

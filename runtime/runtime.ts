@@ -44,6 +44,8 @@ export class Runtime {
 
   constructor(options: RuntimeOptions = {}) {
     this.log = options.log ?? silentLog
+    // Active health checks log their transitions through the runtime's log.
+    this.pools.health.log = this.log
     this.cache = new CacheLayer({ log: this.log, ...(options.cacheNow ? { now: options.cacheNow } : {}) })
     this.admin = new AdminServer({ stores: () => this.cache.stores.entries() }, this.log)
   }
@@ -169,7 +171,8 @@ export class Runtime {
     }
     for (const [key, address] of wanted) {
       if (this.#listeners.has(key)) continue
-      const listener = new NodeListener(address, config.server, this.handle)
+      const listener = new NodeListener(address, config.server, this.handle, (r) =>
+        this.log.info(`request refused (${r.status}): ${r.reason}`, { method: r.method, target: r.target, clientIp: r.clientIp }))
       await listener.listen()
       this.#listeners.set(key, listener)
     }

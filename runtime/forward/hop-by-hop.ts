@@ -7,11 +7,23 @@
 const HOP_BY_HOP = new Set([
   'connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect',
   'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'proxy',
+  // Only meaningful with `Upgrade: h2c`, which is never forwarded (h2c smuggling).
+  'http2-settings',
 ])
 
 export function isHopByHop(lowerName: string): boolean {
   return HOP_BY_HOP.has(lowerName) || lowerName.startsWith('proxy-')
 }
+
+/**
+ * Fields the proxy itself regenerates or relies on. Nominating them in `Connection` must not
+ * strip them (the "hop-by-hop abuse" of X-Forwarded-For, Host or framing): the listener
+ * rejects such a request with 400 as Envoy does, and `connectionNominated` never lists them.
+ */
+const PROTECTED = new Set([
+  'host', 'content-length', 'transfer-encoding', 'connection',
+  'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'forwarded',
+])
 
 /** Field names listed in Connection header values (lowercase), or undefined when none. */
 export function connectionNominated(values: readonly string[]): Set<string> | undefined {
@@ -19,9 +31,18 @@ export function connectionNominated(values: readonly string[]): Set<string> | un
   for (const value of values) {
     for (const token of value.split(',')) {
       const name = token.trim().toLowerCase()
-      if (name === '' || name === 'close' || name === 'keep-alive') continue
+      if (name === '' || name === 'close' || name === 'keep-alive' || PROTECTED.has(name)) continue
       ;(out ??= new Set()).add(name)
     }
   }
   return out
+}
+
+/** The first proxy-owned field a Connection header value nominates, if any. */
+export function nominatesProtected(value: string): string | undefined {
+  for (const token of value.split(',')) {
+    const name = token.trim().toLowerCase()
+    if (PROTECTED.has(name) && name !== 'connection' && name !== 'transfer-encoding') return name
+  }
+  return undefined
 }

@@ -6,7 +6,13 @@
  */
 import type { ResolvedHeaderRules } from '../resolved-config.js'
 import { isHopByHop, connectionNominated } from './hop-by-hop.js'
+import { codedError } from './upstream-error.js'
 
+/**
+ * Throws (code SWITCHYARD_BAD_UPSTREAM_RESPONSE) on a Transfer-Encoding other than plain
+ * `chunked`: the body would reach the client still gzip/compress-coded with nothing saying
+ * so (nginx: "upstream sent unknown Transfer-Encoding" → 502).
+ */
 export function stripHopByHop(raw: readonly Buffer[]): string[] {
   const out: string[] = []
   let connectionValues: string[] | undefined
@@ -15,6 +21,13 @@ export function stripHopByHop(raw: readonly Buffer[]): string[] {
     const lower = name.toLowerCase()
     if (lower === 'connection') {
       ;(connectionValues ??= []).push(raw[i + 1]!.toString('latin1'))
+      continue
+    }
+    if (lower === 'transfer-encoding') {
+      const coding = raw[i + 1]!.toString('latin1')
+      if (coding.trim().toLowerCase() !== 'chunked') {
+        throw codedError('SWITCHYARD_BAD_UPSTREAM_RESPONSE', `invalid upstream response (unsupported Transfer-Encoding: ${coding})`)
+      }
       continue
     }
     // Proxy-Authenticate is end-to-end in responses (the upstream asks the client); keep it.

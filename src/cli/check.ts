@@ -2,7 +2,7 @@
 import { relative } from 'node:path'
 import { findConfig } from '../config/find-config.js'
 import { ConfigLoader } from '../server/config-loader.js'
-import type { ResolvedRoute } from '../../runtime/resolved-config.js'
+import type { ResolvedRoute, ResolvedUpstream } from '../../runtime/resolved-config.js'
 
 export async function runCheck(configPath: string | undefined): Promise<number> {
   let loader: ConfigLoader | undefined
@@ -14,7 +14,7 @@ export async function runCheck(configPath: string | undefined): Promise<number> 
     out.push(`listen: ${config.listen.map((l) => `${l.host}:${l.port}`).join(', ')}`)
     out.push(`upstreams (${config.upstreams.size}):`)
     for (const u of config.upstreams.values()) {
-      out.push(`  ${u.name}  ${u.balance}  ${u.servers.map((s) => (s.weight === 1 ? s.origin : `${s.origin} (weight ${s.weight})`)).join(', ')}`)
+      out.push(`  ${u.name}  ${describeBalance(u.balance)}  ${u.servers.map((s) => (s.weight === 1 ? s.origin : `${s.origin} (weight ${s.weight})`)).join(', ')}`)
     }
     out.push(`routes (${config.routes.length}, first match wins):`)
     for (const r of config.routes) out.push(`  ${String(r.index + 1).padStart(2)}. ${describeMatch(r)}  →  ${describeAction(r)}${r.name !== `routes[${r.index}]` ? `  [${r.name}]` : ''}`)
@@ -46,4 +46,10 @@ function describeAction(r: ResolvedRoute): string {
     case 'respond': return `respond ${a.status}`
     case 'handle': return 'handler'
   }
+}
+
+function describeBalance(balance: ResolvedUpstream['balance']): string {
+  if (typeof balance === 'string') return balance
+  if (typeof balance === 'function') return 'custom'
+  return balance.policy === 'hash' ? `hash (${typeof balance.key === 'function' ? 'custom key' : balance.key})` : balance.policy
 }

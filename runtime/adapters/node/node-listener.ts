@@ -1,39 +1,92 @@
-/** The node:http server adapter: one http.Server per listen address, feeding Runtime.handle. */
+/**
+ * The node:http server adapter: one http.Server per listen address, feeding Runtime.handle.
+ *
+ * llhttp (strict mode) already rejects the framing attacks: CL+TE together, duplicate or
+ * malformed Content-Length, Transfer-Encoding not ending in chunked, bad chunk sizes,
+ * obs-fold, whitespace before ':', control characters, bare CR/LF. What it lets through
+ * and a proxy must not is checked here, once per request, before routing (`checkRequest`):
+ * versions other than HTTP/1.x, several Host headers or an invalid Host, a
+ * Transfer-Encoding other than plain `chunked` (or any on HTTP/1.0), a Connection header
+ * nominating a field the proxy owns, too many header fields and overlong targets. An
+ * absolute-form target's authority replaces Host (RFC 9112 §3.2.2), so routing, the Host
+ * sent upstream and X-Forwarded-Host all agree. Every rejection closes the connection.
+ */
 import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import type { ResolvedConfig, ResolvedListen } from '../../resolved-config.js'
+import { isValidHost, withoutTrailingDot } from '../../canonical.js'
+import { nominatesProtected } from '../../forward/hop-by-hop.js'
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void
+
+/** Longest request target accepted (nginx: a request line over 8k → 414). */
+export const MAX_TARGET_LENGTH = 8 * 1024
+/** Most header fields in a request (Envoy's default is 100, HAProxy's 101). */
+export const MAX_HEADER_COUNT = 100
+
+const METHODS = 'GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS'
+
+/** A request the proxy answers itself before routing (`OPTIONS *`: 200), or refuses. */
+export interface Rejection { status: number; reason: string }
+
+/** What the listener refused, for the log: the status sent (0: connection just closed) and why. */
+export interface RefusedRequest { status: number; reason: string; method?: string; target?: string; clientIp?: string }
+
+interface ParserSocket extends Socket {
+  _httpMessage?: ServerResponse | null
+  parser?: { incoming?: IncomingMessage | null } | null
+  [kErrored]?: boolean
+}
+const kErrored = Symbol('switchyard.clientError')
 
 export class NodeListener {
   readonly server: Server
   /** Requests in progress on this listener (for draining). */
   active = 0
 
-  constructor(readonly address: ResolvedListen, options: ResolvedConfig['server'], onRequest: RequestListener) {
+  constructor(
+    readonly address: ResolvedListen, options: ResolvedConfig['server'], onRequest: RequestListener,
+    onRefused?: (refused: RefusedRequest) => void,
+  ) {
+    const refuse = (res: ServerResponse, rejection: Rejection): void => {
+      reject(res, rejection)
+      const req = res.req
+      onRefused?.({ ...rejection, method: req.method, target: req.url, clientIp: req.socket.remoteAddress })
+    }
     this.server = createServer({
       maxHeaderSize: options.maxHeaderSize,
       headersTimeout: options.headersTimeout,
       requestTimeout: 0, // bodies may stream for long; idle limits are the upstream's bodyIdle
       keepAliveTimeout: options.keepAliveTimeout,
+      // Node only looks for expired header timeouts this often (default 30 s, which would let a
+      // slowloris hold a connection far past headersTimeout).
+      connectionsCheckingInterval: Math.min(1000, Math.max(25, Math.floor(options.headersTimeout / 4))),
       requireHostHeader: true,
       joinDuplicateHeaders: false,
       noDelay: true,
-    }, onRequest)
-    // Answer 100-continue for the upstream: the body is streamed on once the request is forwarded.
-    this.server.on('checkContinue', (req, res) => {
+    }, (req, res) => {
+      const rejection = checkRequest(req)
+      if (rejection === undefined) onRequest(req, res)
+      else if (rejection.status === 200) answerOptions(res)
+      else refuse(res, rejection)
+    })
+    // One more than the limit, so a request over it is seen (Node silently drops the excess).
+    this.server.maxHeadersCount = MAX_HEADER_COUNT + 1
+    // Answer 100-continue for the upstream, unless the request is refused anyway: then the
+    // final status goes out instead and the body is never invited.
+    this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      const rejection = checkRequest(req)
+      if (rejection !== undefined) return rejection.status === 200 ? answerOptions(res) : refuse(res, rejection)
       res.writeContinue()
-      this.server.emit('request', req, res)
+      onRequest(req, res)
     })
     // No tunnelling: answer CONNECT instead of dropping the connection silently.
-    this.server.on('connect', (_req, socket) => {
-      socket.end('HTTP/1.1 405 Method Not Allowed\r\nallow: GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS\r\ncontent-length: 0\r\nconnection: close\r\n\r\n')
+    this.server.on('connect', (_req, socket: Socket) => {
+      socket.end(`HTTP/1.1 405 Method Not Allowed\r\nallow: ${METHODS}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`)
     })
-    this.server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-      if (!socket.writable) return socket.destroy()
-      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400
-      const text = status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'
-      socket.end(`HTTP/1.1 ${status} ${text}\r\ncontent-type: text/plain\r\ncontent-length: ${text.length + 1}\r\nconnection: close\r\n\r\n${text}\n`)
+    this.server.on('clientError', (err: NodeJS.ErrnoException & { reason?: string }, socket: Socket) => {
+      const status = onClientError(err, socket)
+      if (status !== undefined) onRefused?.({ status, reason: `${err.code ?? 'error'}${err.reason ? `: ${err.reason}` : ''}`, clientIp: socket.remoteAddress })
     })
   }
 
@@ -58,4 +111,171 @@ export class NodeListener {
     clearTimeout(timer)
     clearInterval(idleSweep)
   }
+}
+
+/**
+ * What llhttp accepts but a proxy must refuse; undefined for a request to route. One pass over
+ * the raw headers with length checks first, so the common request costs a few comparisons.
+ * Rewrites Host to an absolute-form target's authority.
+ */
+export function checkRequest(req: IncomingMessage): Rejection | undefined {
+  if (req.httpVersionMajor !== 1) return { status: 505, reason: `HTTP/${req.httpVersion} is not supported` }
+  // TRACE would echo the request, headers the proxy added included, back to the client (nginx: 405).
+  if (req.method === 'TRACE') return { status: 405, reason: 'TRACE is not allowed' }
+  const url = req.url ?? ''
+  if (url.length > MAX_TARGET_LENGTH) return { status: 414, reason: 'request target too long' }
+  const raw = req.rawHeaders
+  if (raw.length > MAX_HEADER_COUNT * 2) return { status: 431, reason: 'too many header fields' }
+  let hostAt = -1
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!
+    switch (name.length) {
+      case 4: {
+        if (name.toLowerCase() !== 'host') break
+        if (hostAt >= 0) return { status: 400, reason: 'more than one Host header' }
+        const host = raw[i + 1]!
+        if (!isValidHost(host)) return { status: 400, reason: 'invalid Host header' }
+        const bare = withoutTrailingDot(host)
+        if (bare !== host) req.headers.host = raw[i + 1] = bare
+        hostAt = i
+        break
+      }
+      case 10: {
+        if (name.toLowerCase() !== 'connection') break
+        const value = raw[i + 1]!
+        if (value === 'keep-alive' || value === 'close' || value === 'Keep-Alive') break // the usual, cheaply
+        const owned = nominatesProtected(value)
+        if (owned !== undefined) return { status: 400, reason: `Connection header nominates ${owned}` }
+        break
+      }
+      case 17:
+        if (name.toLowerCase() !== 'transfer-encoding') break
+        if (req.httpVersionMinor === 0) return { status: 400, reason: 'Transfer-Encoding in an HTTP/1.0 request' }
+        if (raw[i + 1]!.trim().toLowerCase() !== 'chunked') return { status: 501, reason: 'unsupported Transfer-Encoding' }
+        break
+    }
+  }
+  if (url === '*') {
+    // Asterisk-form is only for a server-wide OPTIONS (RFC 9112 §3.2.4): the proxy answers it.
+    return req.method === 'OPTIONS' ? { status: 200, reason: 'OPTIONS *' } : { status: 400, reason: 'asterisk-form target is only for OPTIONS' }
+  }
+  if (url.charCodeAt(0) !== 47 /* / */) {
+    // Absolute-form: its authority wins over Host (RFC 9112 §3.2.2) and replaces it here, so
+    // that every later reader agrees. (canonicalize() refuses any other non-path target.)
+    const m = /^https?:\/\/([^/?#]*)/i.exec(url)
+    if (m) {
+      const authority = m[1]!
+      if (authority === '' || !isValidHost(authority)) return { status: 400, reason: 'invalid authority in request target' }
+      const host = withoutTrailingDot(authority)
+      if (hostAt >= 0) raw[hostAt + 1] = host
+      else raw.push('Host', host)
+      req.headers.host = host
+    }
+  }
+  return undefined
+}
+
+function answerOptions(res: ServerResponse): void {
+  res.writeHead(200, { allow: METHODS, 'content-length': 0 })
+  res.end()
+}
+
+function reject(res: ServerResponse, { status, reason }: Rejection): void {
+  const body = `${status} ${reason}\n`
+  if (status === 405) res.setHeader('allow', METHODS)
+  res.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+    connection: 'close',
+  })
+  res.end(body)
+}
+
+function errorResponse(err: NodeJS.ErrnoException & { rawPacket?: unknown; bytesParsed?: number; reason?: string }): string {
+  let status = 400
+  let text = 'Bad Request'
+  switch (err.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      if (requestLineTooLong(err.rawPacket, err.bytesParsed)) [status, text] = [414, 'URI Too Long']
+      else [status, text] = [431, 'Request Header Fields Too Large']
+      break
+    case 'ERR_HTTP_REQUEST_TIMEOUT': [status, text] = [408, 'Request Timeout']; break
+    case 'HPE_INVALID_VERSION':
+      // A well-formed version llhttp does not speak (HTTP/1.2, HTTP/3.0); not a bare LF after it.
+      if (err.reason === 'Invalid HTTP version') [status, text] = [505, 'HTTP Version Not Supported']
+      break
+  }
+  return `HTTP/1.1 ${status} ${text}\r\ncontent-type: text/plain\r\ncontent-length: ${text.length + 1}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n${text}\n`
+}
+
+/** The head overflowed while still in the request line (no LF yet in a packet that starts one). */
+function requestLineTooLong(packet: unknown, parsed: number | undefined): boolean {
+  if (!Buffer.isBuffer(packet)) return false
+  const lf = packet.indexOf(10)
+  if (lf >= 0 && lf < (parsed ?? packet.length)) return false
+  return /^[A-Z]+ /.test(packet.toString('latin1', 0, 24))
+}
+
+/**
+ * A request llhttp could not parse. The connection is always closed: its framing can no longer
+ * be trusted. The error response must not overtake responses to earlier pipelined requests
+ * still being written, nor land inside one: it is written once they are done. A request whose
+ * body broke off mid-stream is aborted by that close (and with it its upstream exchange).
+ */
+function onClientError(err: NodeJS.ErrnoException, socket: Socket): number | undefined {
+  const s = socket as ParserSocket
+  if (s[kErrored]) return undefined
+  s[kErrored] = true
+  // The client went away (mid-request or not): nothing to answer; closing aborts what is in flight.
+  if (!s.writable || err.code === 'ECONNRESET' || err.code === 'HPE_INVALID_EOF_STATE') {
+    s.destroy()
+    return undefined
+  }
+  const reply = errorResponse(err)
+  const status = Number(reply.slice(9, 12))
+  const active = s._httpMessage
+  const incoming = s.parser?.incoming
+  if (!active) {
+    endWith(s, reply)
+  } else if (incoming && !incoming.complete && active.req === incoming) {
+    // The request being answered broke mid-body. Once its response is out, Node no longer
+    // aborts it when the socket closes: do it here, so its upstream exchange ends too.
+    s.once('close', () => incoming.destroyed || incoming.destroy(err))
+    if (!active.headersSent) {
+      reject(active, { status, reason: reply.slice(13, reply.indexOf('\r')) })
+      return status
+    }
+    // Already answered (or being answered): only the connection closes, after or instead.
+    if (active.writableEnded) whenWritten(s, active, () => endWith(s))
+    else s.destroy()
+    return 0
+  } else {
+    whenWritten(s, active, () => endWith(s, reply))
+  }
+  return status
+}
+
+/** Writes `bytes` (if any), then closes the connection once they are flushed. */
+function endWith(s: Socket, bytes?: string): void {
+  if (!s.writable) return void s.destroy()
+  s.end(bytes ?? '', () => s.destroy())
+}
+
+/** Calls `then` once every response queued on the socket has been written. */
+function whenWritten(s: ParserSocket, res: ServerResponse, then: () => void): void {
+  let called = false
+  const next = (): void => {
+    if (called) return
+    called = true
+    setImmediate(() => {
+      if (s.destroyed) return
+      const current = s._httpMessage
+      if (current && !current.writableFinished) whenWritten(s, current, then)
+      else then()
+    })
+  }
+  if (res.writableFinished) return next()
+  res.once('finish', next)
+  res.once('close', next)
 }
