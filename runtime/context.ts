@@ -10,6 +10,8 @@ import type { PickContext } from './balancer/balancer.js'
 import type { RoutableRequest } from './router/router.js'
 import { NO_PARAMS, type PathParams } from './router/path-pattern.js'
 import type { Generation } from './generation.js'
+import type { RouteHooks } from './pipeline/route-hooks.js'
+import type { RequestHookContext } from './pipeline/hook-context.js'
 
 export class RequestContext implements PickContext, RoutableRequest {
   readonly startTime = performance.now()
@@ -35,6 +37,9 @@ export class RequestContext implements PickContext, RoutableRequest {
   onClientAbort: (() => void) | undefined
   /** Called when a hook sets a total deadline (performance.now() ms) for this request. */
   onDeadline: ((at: number) => void) | undefined
+  /** The route's hooks and their view of this request (hooked routes only). */
+  routeHooks: RouteHooks | undefined
+  hooks: RequestHookContext | undefined
 
   constructor(readonly req: IncomingMessage, readonly res: ServerResponse, readonly generation: Generation) {
     this.method = req.method ?? 'GET'

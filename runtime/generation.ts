@@ -6,6 +6,7 @@
  */
 import type { ResolvedConfig } from './resolved-config.js'
 import { Router } from './router/router.js'
+import { buildRouteHooks, type RouteHooks } from './pipeline/route-hooks.js'
 import { UpstreamGroup } from './upstream/upstream-group.js'
 import type { ServerStateRegistry } from './upstream/server-state.js'
 import type { PoolRegistry } from './forward/pool-registry.js'
@@ -13,10 +14,13 @@ import type { PoolRegistry } from './forward/pool-registry.js'
 export class Generation {
   readonly router: Router
   readonly groups = new Map<string, UpstreamGroup>()
+  /** Per route (by index): its hooks in running order, or undefined when it has none. */
+  readonly routeHooks: ReadonlyArray<RouteHooks | undefined>
   readonly createdAt = Date.now()
 
   constructor(readonly id: number, readonly config: ResolvedConfig, states: ServerStateRegistry, pools: PoolRegistry) {
     this.router = new Router(config.routes)
+    this.routeHooks = config.routes.map((route) => buildRouteHooks([...config.layers, ...route.layers]))
     for (const [name, upstream] of config.upstreams) this.groups.set(name, new UpstreamGroup(upstream, states, pools))
   }
 

@@ -4,6 +4,7 @@
  * default filled in, so the runtime never interprets user input.
  */
 import type { Handler } from '../src/config/types.js'
+import type { Middleware } from '../src/config/hooks.js'
 import type { ResolvedAdmin, ResolvedCacheSettings, ResolvedRouteCache } from './cache/cache-config.js'
 import type { BalanceSpec } from './balancer/create-balancer.js'
 import type {
@@ -78,6 +79,8 @@ export interface ResolvedRoute {
   responseHeaders?: ResolvedHeaderRules
   /** Shared cache for this (forwarding) route; absent = no caching, nothing on the hot path. */
   cache?: ResolvedRouteCache
+  /** The route's own middleware layers (`use`, then `hooks`), after the global ones. */
+  layers: Middleware[]
 }
 
 export interface ResolvedConfig {
@@ -91,4 +94,6 @@ export interface ResolvedConfig {
   cache?: ResolvedCacheSettings
   /** Admin API listener (absent: off). */
   admin?: ResolvedAdmin
+  /** Global middleware layers (`use`, then `hooks`), before every route's own. */
+  layers: Middleware[]
 }

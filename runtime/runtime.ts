@@ -19,6 +19,8 @@ import { fillTemplate } from './router/path-pattern.js'
 import { runHandler } from './handle/run-handler.js'
 import { send, sendError, sendText } from './respond.js'
 import { silentLog, type RuntimeLog } from './log.js'
+import { serveWithHooks, type PipelineEnv } from './pipeline/hooked-route.js'
+import { runOnLog } from './pipeline/run-hooks.js'
 import { CacheLayer } from './cache/cache-layer.js'
 import { AdminServer } from '../src/admin/admin-server.js'
 
@@ -41,9 +43,14 @@ export class Runtime {
   readonly #inflight = new Map<Generation, number>()
   readonly #listeners = new Map<string, NodeListener>()
   #closing = false
+  readonly #pipeline: PipelineEnv = {
+    log: silentLog,
+    cached: (ctx, group, target) => this.cache.handle(ctx, group, target),
+  }
 
   constructor(options: RuntimeOptions = {}) {
     this.log = options.log ?? silentLog
+    this.#pipeline.log = this.log
     // Active health checks log their transitions through the runtime's log.
     this.pools.health.log = this.log
     this.cache = new CacheLayer({ log: this.log, ...(options.cacheNow ? { now: options.cacheNow } : {}) })
@@ -105,6 +112,8 @@ export class Runtime {
     }
     ctx.route = match.route
     ctx.params = match.params
+    const hooks = ctx.generation.routeHooks[match.route.index]
+    if (hooks !== undefined) return void serveWithHooks(ctx, hooks, this.#pipeline)
     const action = match.route.action
     switch (action.type) {
       case 'forward': {
@@ -136,6 +145,14 @@ export class Runtime {
     if (!ctx.res.writableFinished) {
       ctx.onClientAbort?.()
       ctx.error ??= 'client closed the connection before the response finished'
+    }
+    const hooks = ctx.routeHooks
+    if (hooks !== undefined && hooks.onLog.length > 0) {
+      ctx.hooks!.timings.end = performance.now()
+      runOnLog(hooks, ctx.hooks!, {
+        method: ctx.method, target: ctx.target, status: ctx.status, route: ctx.route?.name, upstream: ctx.server,
+        durationMs: ctx.elapsedMs, bytes: ctx.bytes, clientIp: ctx.clientIp, error: ctx.error,
+      }, this.log)
     }
     if (gen.config.log.access) {
       this.log.access({

@@ -12,7 +12,7 @@ import type { Dispatcher } from 'undici'
 import type { RequestContext } from '../context.js'
 import type { UpstreamGroup, GroupMember } from '../upstream/upstream-group.js'
 import type { ResolvedRetry } from '../upstream/upstream-settings.js'
-import { silentLog, type RuntimeLog } from '../log.js'
+import type { RuntimeLog } from '../log.js'
 import { buildUpstreamHeaders } from './upstream-headers.js'
 import { stripHopByHop } from './response-headers.js'
 import { classifyUpstreamError, codedError } from './upstream-error.js'
@@ -29,23 +29,34 @@ export interface ForwardOptions {
   setHeaders?: ReadonlyArray<readonly [string, string]>
   /** Method to send instead of the client's (e.g. GET for a HEAD the cache fills). */
   method?: string
+  /** Request headers (flat [name, value, …]) to build the upstream's from, instead of the client's raw ones. */
+  rawHeaders?: readonly string[]
+  /** Body to send instead of the client's stream (null: none). Its length is unknown: sent chunked. */
+  body?: import('node:stream').Readable | null
+  /** A server of the group to use instead of the balancer's pick (a `selectUpstream` hook's choice). */
+  server?: string
 }
 
 export function forwardRequest(ctx: RequestContext, group: UpstreamGroup, path: string, log: RuntimeLog, options?: ForwardOptions): void {
-  const member = group.pick(ctx)
+  const member = options?.server === undefined ? group.pick(ctx) : group.members.find((m) => m.origin === options.server) ?? group.pick(ctx)
+  ctx.upstreamGroup = group.name
   if (member === undefined) {
     if (group.saturated()) return queueRequest(ctx, group, path, log, options)
     log.warn(`no server available in upstream '${group.name}'`, { route: ctx.route?.name })
     return sendError(ctx, 503, `no server available in upstream '${group.name}'`, ['retry-after', '1'])
   }
-  // Until the Runtime hands its log to the health registry itself, the first request does.
-  if (group.healthRegistry !== undefined && group.healthRegistry.log === silentLog) group.healthRegistry.log = log
   const action = ctx.route!.action
   let retry = (action.type === 'forward' ? action.retry : undefined) ?? group.retry
   if (retry !== undefined && (retry.tries <= 1 || group.members.length <= 1)) retry = undefined
   if (retry !== undefined && group.budget !== undefined) group.budget.recordRequest(ctx.startTime)
   const method = options?.method ?? ctx.method
   const handler = new ProxyHandler(ctx, group, path, method, options?.sink ?? new ClientSink(ctx, ctx.route!.responseHeaders), options?.setHeaders, retry, log)
+  if (options?.rawHeaders) handler.rawHeaders = options.rawHeaders
+  if (options?.body !== undefined) {
+    // A replacement body is a one-shot stream: it cannot be replayed, so only connect errors retry.
+    handler.streamBody = options.body
+    return handler.start(member)
+  }
   // A small body of a request that may be retried after it reached a server is read first,
   // so it can be sent again; anything else streams (and is retried on connect errors only).
   if (retry !== undefined && ctx.hasBody && (isIdempotent(method) || retry.retryNonIdempotent)) {
@@ -105,6 +116,10 @@ function setHeaders(list: string[], set: ReadonlyArray<readonly [string, string]
 class ProxyHandler implements Dispatcher.DispatchHandler {
   /** A buffered request body (for replay), else the client's stream is sent. */
   body: Buffer | undefined
+  /** A hook's replacement body stream (undefined: the client's). */
+  streamBody: import('node:stream').Readable | null | undefined
+  /** The headers to send (before forwarding rules); default the client's raw headers. */
+  rawHeaders: readonly string[] | undefined
   member!: GroupMember
   #abort: ((err: Error) => void) | undefined
   #finished = false
@@ -150,7 +165,7 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     ctx.server = member.origin
     const fwd = ctx.generation.config.forwardedHeaders
     let headers = buildUpstreamHeaders(
-      ctx.req.rawHeaders,
+      this.rawHeaders ?? ctx.req.rawHeaders,
       { clientIp: ctx.clientIp, proto: 'http', host: ctx.hostHeader, xForwarded: fwd.xForwarded, forwarded: fwd.forwarded },
       this.group.config.host, member.hostHeader, ctx.route!.requestHeaders,
     )
@@ -163,7 +178,7 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     if (perTry > 0) {
       this.#tryTimer = setTimeout(() => this.#abort?.(codedError('SWITCHYARD_TRY_TIMEOUT', 'upstream per-try timeout')), perTry)
     }
-    const body = this.body ?? (ctx.hasBody ? ctx.req : null)
+    const body = this.body ?? (this.streamBody !== undefined ? this.streamBody : ctx.hasBody ? ctx.req : null)
     try {
       member.pool.dispatch({ path: this.path, method: this.method, headers, body }, this)
     } catch (err) {
@@ -247,7 +262,7 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     const retry = this.retry
     if (retry === undefined || this.#clientGone || this.#started) return false
     const now = performance.now()
-    const bodyReplayable = !this.ctx.hasBody || this.body !== undefined
+    const bodyReplayable = this.streamBody === undefined ? !this.ctx.hasBody || this.body !== undefined : this.streamBody === null
     if (!retryAllowed(retry, outcome, this.#attempts, this.method, bodyReplayable, now - this.ctx.startTime)) return false
     const tried = (this.#tried ??= [])
     tried.push(this.member)

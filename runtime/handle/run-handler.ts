@@ -6,48 +6,65 @@
  */
 import type { RequestContext } from '../context.js'
 import type { HandlerContext, ForwardInit, Handler } from '../../src/config/types.js'
+import type { ProxyError } from '../../src/config/hooks.js'
 import type { RuntimeLog } from '../log.js'
 import { toWebRequest } from './web-request.js'
-import { sendWebResponse, isResponseLike } from './send-web-response.js'
+import { sendWebResponse, isResponseLike, type ResponseLike } from './send-web-response.js'
 import { forwardWeb, UpstreamFailedError } from './forward-web.js'
 import { sendError } from '../respond.js'
 import { mapStack } from '../stack-map.js'
+import { decodeParams } from '../pipeline/hook-context.js'
 
 class HandlerTimeoutError extends Error {}
 
 export async function runHandler(ctx: RequestContext, handler: Handler, timeoutMs: number, log: RuntimeLog): Promise<void> {
-  const route = ctx.route!
+  let response: ResponseLike
+  try {
+    response = await callHandler(ctx, handler, timeoutMs)
+  } catch (err) {
+    const failure = handlerFailure(ctx, err, log)
+    return sendError(ctx, failure.status, failure.reason, failure.status === 503 ? ['retry-after', '1'] : undefined)
+  }
+  try {
+    await sendWebResponse(ctx, response, ctx.route!.responseHeaders)
+  } catch (err) {
+    ctx.error = `handler response failed: ${(err as Error).message}`
+    ctx.res.destroy()
+  }
+}
+
+/** Calls the handler with the route's timeout; resolves with its Response or rejects. */
+export async function callHandler(ctx: RequestContext, handler: Handler, timeoutMs: number, request?: Request): Promise<ResponseLike> {
   let timer: NodeJS.Timeout | undefined
   try {
-    const request = toWebRequest(ctx)
-    const hctx = makeHandlerContext(ctx, request)
+    const req = request ?? toWebRequest(ctx)
+    const hctx = makeHandlerContext(ctx, req)
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new HandlerTimeoutError(`handler took longer than ${timeoutMs} ms`)), timeoutMs)
     })
-    const response: unknown = await Promise.race([Promise.resolve().then(() => handler(request, hctx)), timeout])
-    clearTimeout(timer)
+    const response: unknown = await Promise.race([Promise.resolve().then(() => handler(req, hctx)), timeout])
     if (!isResponseLike(response)) {
-      throw new TypeError(`handler of route '${route.name}' returned ${response === undefined ? 'undefined' : typeof response}, expected a Response`)
+      throw new TypeError(`handler of route '${ctx.route!.name}' returned ${response === undefined ? 'undefined' : typeof response}, expected a Response`)
     }
-    await sendWebResponse(ctx, response, route.responseHeaders)
-  } catch (err) {
+    return response
+  } finally {
     clearTimeout(timer)
-    if (ctx.res.headersSent) {
-      ctx.error = `handler response failed: ${(err as Error).message}`
-      ctx.res.destroy()
-      return
-    }
-    if (err instanceof HandlerTimeoutError) {
-      log.error(`handler timed out: ${err.message}`, { route: route.name })
-      return sendError(ctx, 504, err.message)
-    }
-    if (err instanceof UpstreamFailedError) {
-      log.error(`upstream request failed: ${err.message}`, { route: route.name })
-      return sendError(ctx, err.status, err.message, err.status === 503 ? ['retry-after', '1'] : undefined)
-    }
-    log.error(`handler threw: ${mapStack((err as Error)?.stack ?? String(err))}`, { route: route.name })
-    sendError(ctx, 500, `handler threw: ${(err as Error)?.message ?? String(err)}`)
   }
+}
+
+/** What a handler's failure means for the client (504 timeout, the upstream's 5xx, else 500); logged. */
+export function handlerFailure(ctx: RequestContext, err: unknown, log: RuntimeLog): ProxyError {
+  const route = ctx.route!.name
+  if (err instanceof HandlerTimeoutError) {
+    log.error(`handler timed out: ${err.message}`, { route })
+    return { status: 504, reason: err.message, cause: err }
+  }
+  if (err instanceof UpstreamFailedError) {
+    log.error(`upstream request failed: ${err.message}`, { route })
+    return { status: err.status, reason: err.message, cause: err }
+  }
+  log.error(`handler threw: ${mapStack((err as Error)?.stack ?? String(err))}`, { route })
+  return { status: 500, reason: `handler threw: ${(err as Error)?.message ?? String(err)}`, cause: err }
 }
 
 function makeHandlerContext(ctx: RequestContext, request: Request): HandlerContext {
@@ -60,16 +77,4 @@ function makeHandlerContext(ctx: RequestContext, request: Request): HandlerConte
     route: ctx.route!.name,
     forward: (group: string, init?: Request | ForwardInit) => forwardWeb(ctx, group, init ?? request),
   }
-}
-
-function decodeParams(params: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const [k, v] of Object.entries(params)) {
-    try {
-      out[k] = decodeURIComponent(v)
-    } catch {
-      out[k] = v
-    }
-  }
-  return Object.freeze(out)
 }

@@ -11,8 +11,9 @@ import { ConfigError } from './config-error.js'
 import { resolveUpstreams } from './resolve-upstreams.js'
 import { resolveRoutes } from './resolve-routes.js'
 import { resolveAdmin, resolveCacheSettings } from './resolve-cache.js'
+import { resolveLayers } from './resolve-hooks.js'
 
-const TOP_KEYS = ['listen', 'upstreams', 'routes', 'forwardedHeaders', 'server', 'log', 'cache', 'admin'] as const
+const TOP_KEYS = ['listen', 'upstreams', 'routes', 'forwardedHeaders', 'server', 'log', 'cache', 'admin', 'use', 'hooks'] as const
 
 export function resolveConfig(input: unknown, mode: ConfigMode, file?: string): ResolvedConfig {
   const p = new Problems()
@@ -34,6 +35,7 @@ export function resolveConfig(input: unknown, mode: ConfigMode, file?: string): 
     log: resolveLog(input.log, mode, p),
     cache,
     ...(admin ? { admin } : {}),
+    layers: resolveLayers(input.use, input.hooks, '', p),
   }
   if (p.list.length > 0) throw new ConfigError(p.list, file)
   return config

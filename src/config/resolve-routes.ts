@@ -6,11 +6,12 @@ import type { Handler } from './types.js'
 import { describe } from './units.js'
 import { Problems, isRecord, checkKeys, expectString, expectInteger, expectBoolean, asList, duration } from './validate.js'
 import { checkPathPattern } from '../../runtime/router/path-pattern.js'
+import { resolveLayers } from './resolve-hooks.js'
 import { DEFAULT_CACHE_SETTINGS, type ResolvedCacheSettings } from '../../runtime/cache/cache-config.js'
 import { resolveRouteCache } from './resolve-cache.js'
 import { resolveRetry } from './resolve-balancing.js'
 
-const ROUTE_KEYS = ['name', 'match', 'headers', 'to', 'rewrite', 'redirect', 'respond', 'handle', 'handlerTimeout', 'cache', 'retry'] as const
+const ROUTE_KEYS = ['name', 'match', 'headers', 'to', 'rewrite', 'redirect', 'respond', 'handle', 'handlerTimeout', 'cache', 'retry', 'use', 'hooks'] as const
 const ACTIONS = ['to', 'redirect', 'respond', 'handle'] as const
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/
@@ -50,6 +51,7 @@ export function resolveRoutes(
       requestHeaders: resolveHeaderRules(h.request, `${path}.headers.request`, p),
       responseHeaders: resolveHeaderRules(h.response, `${path}.headers.response`, p),
       ...(routeCache ? { cache: routeCache } : {}),
+      layers: resolveLayers(route.use, route.hooks, path, p),
     })
   })
   return out

@@ -1,3 +1,5 @@
+import type { Hooks, Middleware } from './hooks.js'
+
 /**
  * The shape of `proxy.config.ts`: everything a user can write, fully typed so an
  * editor autocompletes every option and flags a wrong one. Values are checked again
@@ -139,6 +141,10 @@ export interface RouteBase {
   match?: RouteMatch
   /** Header edits on the way to the upstream (`request`) and back to the client (`response`). */
   headers?: { request?: HeaderRules; response?: HeaderRules }
+  /** Middleware for this route, after the global `use`/`hooks` (see README "Lifecycle hooks"). */
+  use?: Middleware[]
+  /** Hooks for this route, after its `use`. */
+  hooks?: Hooks
 }
 
 export interface ForwardRoute extends RouteBase {
@@ -246,6 +252,10 @@ export interface SwitchyardConfig {
   forwardedHeaders?: ForwardedHeadersConfig
   server?: ServerOptions
   log?: LogConfig
+  /** Middleware for every route, in order (request phases in this order, response phases in reverse). */
+  use?: Middleware[]
+  /** Hooks for every route, after the global `use`. */
+  hooks?: Hooks
   /** Where cached responses live and how much room they get (routes opt in with `cache`). */
   cache?: CacheConfig
   /** Admin API (cache purge, health) on a listener of its own. Default off. */
