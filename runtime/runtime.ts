@@ -112,6 +112,8 @@ export class Runtime {
     }
     ctx.route = match.route
     ctx.params = match.params
+    // A route with hooks goes through the pipeline (runOnRequest → … → onResponse, see
+    // pipeline/hooked-route.ts); one without pays only this check.
     const hooks = ctx.generation.routeHooks[match.route.index]
     if (hooks !== undefined) return void serveWithHooks(ctx, hooks, this.#pipeline)
     const action = match.route.action
