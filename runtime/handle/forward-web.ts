@@ -8,6 +8,7 @@ import type { ForwardInit, ForwardBody } from '../../src/config/types.js'
 import { buildUpstreamHeaders } from '../forward/upstream-headers.js'
 import { isHopByHop } from '../forward/hop-by-hop.js'
 import { classifyUpstreamError } from '../forward/upstream-error.js'
+import { nodeToWeb } from './node-to-web.js'
 
 /** An upstream failure inside a handler; the handler runner maps it to 502/503/504. */
 export class UpstreamFailedError extends Error {
@@ -73,7 +74,7 @@ export async function forwardWeb(ctx: RequestContext, groupName: string, init: R
       if (value === undefined || isHopByHop(name)) continue
       for (const v of Array.isArray(value) ? value : [value]) responseHeaders.append(name, v)
     }
-    const webBody = NULL_BODY.has(result.statusCode) ? null : (Readable.toWeb(result.body) as ReadableStream<Uint8Array>)
+    const webBody = NULL_BODY.has(result.statusCode) ? null : nodeToWeb(result.body)
     if (webBody === null) result.body.resume()
     return new Response(webBody, { status: result.statusCode, headers: responseHeaders })
   } catch (err) {

@@ -1,5 +1,5 @@
 /** Materializes a Web `Request` for a user handler (only routes with a handler pay for this). */
-import { Readable } from 'node:stream'
+import { nodeToWeb } from './node-to-web.js'
 import type { RequestContext } from '../context.js'
 
 export function toWebRequest(ctx: RequestContext, prebuilt?: Headers): Request {
@@ -13,7 +13,7 @@ export function toWebRequest(ctx: RequestContext, prebuilt?: Headers): Request {
   const withBody = ctx.hasBody && ctx.method !== 'GET' && ctx.method !== 'HEAD'
   const init: RequestInit & { duplex?: 'half' } = { method: ctx.method, headers }
   if (withBody) {
-    init.body = Readable.toWeb(ctx.req) as ReadableStream<Uint8Array>
+    init.body = nodeToWeb(ctx.req, 'drain')
     init.duplex = 'half'
   }
   return new Request(url, init)

@@ -127,3 +127,20 @@ test('redirect and respond routes', async (t) => {
   const j = await http(`${proxy.url}/json`)
   assert.deepEqual([j.status, j.body.toString(), j.headers['content-type']], [202, '{"ok":true}', 'application/json'])
 })
+
+test('a handler may cancel a forwarded body or its own request body; the proxy keeps serving', async (t) => {
+  const backend = await echoBackend('api')
+  const proxy = await startProxy({
+    upstreams: { api: { servers: [backend.url] } },
+    routes: [
+      { match: { path: '/fwd' }, handle: async (_req, ctx) => { const r = await ctx.forward('api'); await r.body?.cancel(); return new Response('forward cancelled') } },
+      { match: { path: '/req' }, handle: async (req) => { await req.body?.cancel(); return new Response('request body cancelled') } },
+    ],
+  })
+  t.after(() => proxy.close())
+  t.after(() => backend.close())
+  for (let i = 0; i < 3; i++) {
+    assert.equal((await http(`${proxy.url}/fwd`)).body.toString(), 'forward cancelled')
+    assert.equal((await http(`${proxy.url}/req`, { method: 'POST', body: 'x'.repeat(200_000) })).body.toString(), 'request body cancelled')
+  }
+})
