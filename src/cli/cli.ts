@@ -13,6 +13,12 @@ export interface GlobalOptions {
   host?: string
   json?: boolean
   force?: boolean
+  /** `start`: proxy worker processes (default 1). */
+  workers?: number
+  /** `dev`/`start`: a loop blocked this long (ms or '2s') is reported and its worker replaced; 0 turns the watchdog off. */
+  blockedAfter?: string | number
+  /** `--no-supervisor`: run the proxy in this process, without a supervisor. */
+  supervisor?: boolean
 }
 
 const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../../package.json', import.meta.url)), 'utf8')) as { version: string }
@@ -26,9 +32,14 @@ export async function runCli(argv: string[]): Promise<number> {
 
   cli.command('dev [config]', 'Run the proxy and reload it whenever the config or a file it imports changes')
     .option('--json', 'Log JSON lines instead of readable text')
+    .option('--blocked-after <duration>', 'Report and replace the proxy when its event loop is blocked this long (default 2s; 0: off)')
+    .option('--no-supervisor', 'Run the proxy in this process (no supervisor, no replacement of a blocked proxy)')
     .action((config: string | undefined, o: GlobalOptions) => (result = runServer('dev', config ?? o.config, o)))
   cli.command('start [config]', 'Run the proxy for production: no file watching, reload on SIGHUP')
     .option('--json', 'Log JSON lines instead of readable text')
+    .option('--workers <n>', 'Proxy worker processes sharing the listeners (default 1)')
+    .option('--blocked-after <duration>', 'Report and replace a worker whose event loop is blocked this long (default 2s; 0: off)')
+    .option('--no-supervisor', 'Run the proxy in this process (no supervisor, no replacement of a blocked proxy)')
     .action((config: string | undefined, o: GlobalOptions) => (result = runServer('start', config ?? o.config, o)))
   cli.command('check [config]', 'Compile and validate the config; print its routes and upstreams')
     .action((config: string | undefined, o: GlobalOptions) => (result = runCheck(config ?? o.config)))

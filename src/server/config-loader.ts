@@ -1,6 +1,6 @@
 /** find → bundle → evaluate → resolve, as one reusable step per (re)load. */
 import { readFileSync } from 'node:fs'
-import { ConfigBundler } from '../config/bundle-config.js'
+import { ConfigBundler, type ConfigBundle } from '../config/bundle-config.js'
 import { evaluateConfig } from '../config/load-config.js'
 import { resolveConfig } from '../config/resolve-config.js'
 import { ConfigError, displayPath } from '../config/config-error.js'
@@ -13,6 +13,8 @@ export interface ListenOverride { port?: number; host?: string }
 export interface LoadedConfig {
   config: ResolvedConfig
   inputs: string[]
+  /** The bundle that was evaluated (a supervisor keeps the last good one for replacements). */
+  code: string
 }
 
 export class ConfigLoader {
@@ -25,8 +27,9 @@ export class ConfigLoader {
     this.inputs = [file]
   }
 
-  async load(): Promise<LoadedConfig> {
-    const bundle = await this.#bundler.build()
+  /** Builds the config file, or evaluates `prebuilt` (a bundle that loaded before) instead. */
+  async load(prebuilt?: ConfigBundle): Promise<LoadedConfig> {
+    const bundle = prebuilt ?? await this.#bundler.build()
     this.inputs = bundle.inputs
     const shown = displayPath(this.file)
     let value: unknown
@@ -42,7 +45,7 @@ export class ConfigLoader {
       throw err instanceof ConfigError ? err.locate(readFileSync(this.file, 'utf8')) : err
     }
     applyOverride(config, this.override)
-    return { config, inputs: bundle.inputs }
+    return { config, inputs: bundle.inputs, code: bundle.code }
   }
 
   /** Frees the compiler (see ConfigBundler.dispose); the next load recreates it. */

@@ -10,6 +10,7 @@ import type { Generation } from '../../runtime/generation.js'
 import { ConfigLoader, type ListenOverride } from './config-loader.js'
 import { ConfigWatcher } from '../config/watch-config.js'
 import type { ConfigMode } from '../config/types.js'
+import type { ConfigBundle } from '../config/bundle-config.js'
 import type { Logger } from '../log/logger.js'
 
 export interface ServerOptions {
@@ -20,7 +21,16 @@ export interface ServerOptions {
   override?: ListenOverride
   /** Keep the log format the CLI chose instead of the config's `log.format`. */
   fixedLogFormat?: boolean
+  /** Start from this bundle (one that loaded before) instead of building the config file. */
+  initialBundle?: ConfigBundle
+  /** Told when a (re)load starts and how it ends (the watchdog and the supervisor listen). */
+  onConfig?: (event: ConfigEvent) => void
 }
+
+export type ConfigEvent =
+  | { type: 'loading'; reload: boolean }
+  | { type: 'loaded'; reload: boolean; bundle: ConfigBundle }
+  | { type: 'failed'; reload: boolean }
 
 export class SwitchyardServer {
   readonly runtime: Runtime
@@ -35,13 +45,16 @@ export class SwitchyardServer {
   /** Loads the config and starts listening; throws (ConfigError) when the first load fails. */
   static async start(options: ServerOptions): Promise<SwitchyardServer> {
     const server = new SwitchyardServer(options)
+    options.onConfig?.({ type: 'loading', reload: false })
     try {
-      const { config } = await server.#loader.load()
+      const { config, inputs, code } = await server.#loader.load(options.initialBundle)
       if (!options.fixedLogFormat) options.log.format = config.log.format
       await server.runtime.load(config)
+      options.onConfig?.({ type: 'loaded', reload: false, bundle: { code, inputs } })
       // Without a watcher the compiler is idle until a SIGHUP: don't keep it in memory.
       if (!options.watch) await server.#loader.dispose(true)
     } catch (err) {
+      options.onConfig?.({ type: 'failed', reload: false })
       await server.close()
       throw err
     }
@@ -64,14 +77,17 @@ export class SwitchyardServer {
   async reload(): Promise<boolean> {
     const started = performance.now()
     const shown = relative(process.cwd(), this.options.configFile) || this.options.configFile
+    this.options.onConfig?.({ type: 'loading', reload: true })
     try {
-      const { config } = await this.#loader.load()
+      const { config, inputs, code } = await this.#loader.load()
       if (!this.options.fixedLogFormat) this.options.log.format = config.log.format
       const gen = await this.runtime.load(config)
       this.options.log.info(`reloaded ${shown} in ${(performance.now() - started).toFixed(1)} ms (generation ${gen.id}, ${config.routes.length} routes)`)
+      this.options.onConfig?.({ type: 'loaded', reload: true, bundle: { code, inputs } })
       return true
     } catch (err) {
       this.options.log.error(`reload failed, still serving the previous config:\n${(err as Error).message}`)
+      this.options.onConfig?.({ type: 'failed', reload: true })
       return false
     } finally {
       if (!this.options.watch) await this.#loader.dispose(true)
