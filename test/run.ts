@@ -1,5 +1,6 @@
 // Runs every test/**/*.test.ts in this one process (TOOLCHAIN.md: ~30x faster than a
 // process per file). Optional arguments filter files by substring: `npm test -- balancer`.
+import { after } from 'node:test'
 import { readdirSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -24,3 +25,28 @@ if (files.length === 0) {
   process.exit(1)
 }
 for (const file of files) await import(pathToFileURL(file).href)
+
+// Every test must close what it opened. If anything still keeps the process alive after the
+// last test, name it and fail instead of hanging CI (the timer is unref'd: a clean run exits
+// before it fires).
+after(() => {
+  setTimeout(() => {
+    const handles = (process as unknown as { _getActiveHandles(): object[] })._getActiveHandles()
+    const names = handles.map(describeHandle).filter((d) => d !== undefined)
+    console.error(`\nthe test process did not exit: ${names.length} handle(s) still open after the last test:\n  ${names.join('\n  ')}`)
+    process.exit(1)
+  }, 15_000).unref()
+})
+
+function describeHandle(handle: object): string | undefined {
+  const h = handle as Record<string, unknown> & { constructor?: { name?: string }; address?: () => unknown }
+  const kind = h.constructor?.name ?? 'handle'
+  if (kind === 'WriteStream' || kind === 'ReadStream') return undefined // stdio
+  if (kind === 'Server') return `Server ${JSON.stringify(h.address?.())}`
+  const fd = (h._handle as { fd?: number } | undefined)?.fd
+  if (kind === 'Socket' && (fd === 0 || fd === 1 || fd === 2)) return undefined // our own stdio
+  if (kind === 'Socket') return `Socket ${String(h.localAddress)}:${String(h.localPort)} → ${String(h.remoteAddress)}:${String(h.remotePort)}`
+  if (kind === 'ChildProcess') return `ChildProcess pid ${String(h.pid)} ${String(h.spawnfile)} ${JSON.stringify(h.spawnargs)}`
+  if (kind === 'Timeout') return `Timeout ${String(h._idleTimeout)} ms: ${String(h._onTimeout).slice(0, 100)}`
+  return kind
+}
