@@ -1,19 +1,9 @@
 /** What the data plane reports. The CLI supplies a pretty or JSON implementation. */
+import type { LogRecord } from '../src/config/hooks.js'
 
-export interface AccessRecord {
-  method: string
-  /** Path and query as received (canonical path + query). */
-  target: string
+/** The hooks' LogRecord (method, target, status, route, upstream, duration, bytes, client, error) plus the Host. */
+export interface AccessRecord extends LogRecord {
   host: string
-  status: number
-  route: string | undefined
-  /** Origin of the upstream server that answered, when one did. */
-  upstream: string | undefined
-  durationMs: number
-  bytes: number
-  clientIp: string
-  /** Why the request failed, when it did (also logged at error level). */
-  error: string | undefined
 }
 
 export interface RuntimeLog {

@@ -33,7 +33,9 @@ after(() => {
   setTimeout(() => {
     const handles = (process as unknown as { _getActiveHandles(): object[] })._getActiveHandles()
     const names = handles.map(describeHandle).filter((d) => d !== undefined)
-    console.error(`\nthe test process did not exit: ${names.length} handle(s) still open after the last test:\n  ${names.join('\n  ')}`)
+    // Timers and other resources are not "handles": count them by type too.
+    const resources = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap')
+    console.error(`\nthe test process did not exit 15 s after the last test. Open handles:\n  ${names.join('\n  ') || '(none)'}\nactive resources: ${resources.join(', ')}`)
     process.exit(1)
   }, 15_000).unref()
 })

@@ -5,7 +5,7 @@
 // - Invalid delta-seconds: max-age / s-maxage become 0, i.e. stale (§4.2.1 "encouraged to consider
 //   responses that have invalid freshness information to be stale"); other numeric ones are ignored.
 // - Restrictive directives (no-store, no-cache, private) apply even when their syntax is broken.
-import { headerLines, headerValue, isToken, type HeaderSource } from './headers.js'
+import { headerLines, headerValue, isToken, splitList, type HeaderSource } from './headers.js'
 import { memoize } from './memo.js'
 
 /** delta-seconds cap (RFC 9111 §1.2.2): 2^31. */
@@ -66,14 +66,12 @@ function unquote(raw: string): { value: string; valid: boolean } {
 
 function split(value: string): Directive[] {
   const out: Directive[] = []
-  let start = 0
-  let quoted = false
-  const push = (part: string): void => {
+  for (const part of splitList(value)) {
     const eq = part.indexOf('=')
     if (eq === -1) {
       const name = part.trim().toLowerCase()
       if (name) out.push({ name, value: undefined, valid: isToken(name) })
-      return
+      continue
     }
     const rawName = part.slice(0, eq)
     const rawValue = part.slice(eq + 1)
@@ -83,18 +81,6 @@ function split(value: string): Directive[] {
     const { value, valid } = unquote(rawValue.trim())
     out.push({ name, value, valid: valid && !spaced && isToken(name) })
   }
-  for (let i = 0; i < value.length; i++) {
-    const c = value[i]
-    if (quoted) {
-      if (c === '\\') i++
-      else if (c === '"') quoted = false
-    } else if (c === '"') quoted = true
-    else if (c === ',') {
-      push(value.slice(start, i))
-      start = i + 1
-    }
-  }
-  push(value.slice(start))
   return out
 }
 

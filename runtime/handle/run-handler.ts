@@ -36,6 +36,9 @@ export async function runHandler(ctx: RequestContext, handler: Handler, timeoutM
 /** Calls the handler with the route's timeout; resolves with its Response or rejects. */
 export async function callHandler(ctx: RequestContext, handler: Handler, timeoutMs: number, request?: Request): Promise<ResponseLike> {
   let timer: NodeJS.Timeout | undefined
+  // Once the client is gone (or answered by a deadline) the handler is abandoned: stop its clock.
+  const abandon = () => clearTimeout(timer)
+  ctx.res.once('close', abandon)
   try {
     const req = request ?? toWebRequest(ctx)
     const hctx = makeHandlerContext(ctx, req)
@@ -49,6 +52,7 @@ export async function callHandler(ctx: RequestContext, handler: Handler, timeout
     return response
   } finally {
     clearTimeout(timer)
+    ctx.res.off('close', abandon)
   }
 }
 
