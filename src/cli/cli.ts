@@ -1,11 +1,8 @@
-/** `switchyard` command line: dev, start, check, init. */
+/** `switchyard` command line: dev, start, check, init, purge. Commands load their modules on use (the supervisor process stays small). */
 import { cac } from 'cac'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { runServer } from './run-server.js'
-import { runCheck } from './check.js'
-import { runInit } from './init.js'
-import { runPurge, type PurgeOptions } from './purge.js'
+import type { PurgeOptions } from './purge.js'
 
 export interface GlobalOptions {
   config?: string
@@ -34,18 +31,18 @@ export async function runCli(argv: string[]): Promise<number> {
     .option('--json', 'Log JSON lines instead of readable text')
     .option('--blocked-after <duration>', 'Report and replace the proxy when its event loop is blocked this long (default 2s; 0: off)')
     .option('--no-supervisor', 'Run the proxy in this process (no supervisor, no replacement of a blocked proxy)')
-    .action((config: string | undefined, o: GlobalOptions) => (result = runServer('dev', config ?? o.config, o)))
+    .action((config: string | undefined, o: GlobalOptions) => (result = import('./run-server.js').then((m) => m.runServer('dev', config ?? o.config, o))))
   cli.command('start [config]', 'Run the proxy for production: no file watching, reload on SIGHUP')
     .option('--json', 'Log JSON lines instead of readable text')
     .option('--workers <n>', 'Proxy worker processes sharing the listeners (default 1)')
     .option('--blocked-after <duration>', 'Report and replace a worker whose event loop is blocked this long (default 2s; 0: off)')
     .option('--no-supervisor', 'Run the proxy in this process (no supervisor, no replacement of a blocked proxy)')
-    .action((config: string | undefined, o: GlobalOptions) => (result = runServer('start', config ?? o.config, o)))
+    .action((config: string | undefined, o: GlobalOptions) => (result = import('./run-server.js').then((m) => m.runServer('start', config ?? o.config, o))))
   cli.command('check [config]', 'Compile and validate the config; print its routes and upstreams')
-    .action((config: string | undefined, o: GlobalOptions) => (result = runCheck(config ?? o.config)))
+    .action((config: string | undefined, o: GlobalOptions) => (result = import('./check.js').then((m) => m.runCheck(config ?? o.config))))
   cli.command('init [dir]', 'Write a commented starter proxy.config.ts')
     .option('--force', 'Overwrite an existing proxy.config.ts')
-    .action((dir: string | undefined, o: GlobalOptions) => (result = runInit(dir, o.force === true)))
+    .action((dir: string | undefined, o: GlobalOptions) => (result = import('./init.js').then((m) => m.runInit(dir, o.force === true))))
   cli.command('purge', 'Drop cached responses through a running proxy\'s admin API')
     .option('--admin <url>', 'Admin API address, e.g. http://127.0.0.1:9000 (or SWITCHYARD_ADMIN)')
     .option('--tag <tag>', 'Every response tagged so (Cache-Tag / Surrogate-Key / route tags)')
@@ -53,7 +50,7 @@ export async function runCli(argv: string[]): Promise<number> {
     .option('--url <url>', 'One URL (its default cache key)')
     .option('--key <key>', 'One cache key, as a route\'s key function made it')
     .option('--token <token>', 'Bearer token (or SWITCHYARD_ADMIN_TOKEN)')
-    .action((o: PurgeOptions) => (result = runPurge(o)))
+    .action((o: PurgeOptions) => (result = import('./purge.js').then((m) => m.runPurge(o))))
   cli.command('').action(() => {
     cli.outputHelp()
   })
