@@ -75,5 +75,28 @@ for (const [name, url] of rows) {
   const r = await wrk(url)
   console.log(`${name.padEnd(38)} ${r.rps.toFixed(0).padStart(9)} ${r.p50.padStart(9)} ${r.p99.padStart(9)} ${r.errors}`)
 }
+
+// Memory per stored object: 10,000 distinct small (1 KiB) responses through the proxy.
+// Heap figures need --expose-gc to be meaningful (run: node --expose-gc --import tsx bench/cache.ts).
+const gc = (globalThis as { gc?: () => void }).gc
+const heap = () => {
+  gc?.()
+  gc?.()
+  return process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers
+}
+const before = heap()
+const { Pool } = await import('undici')
+const pool = new Pool(proxy, { connections: 32 })
+let next = 0
+await Promise.all(Array.from({ length: 32 }, async () => {
+  while (next < 10_000) {
+    const i = next++
+    const res = await pool.request({ path: `/hit/object-${i}`, method: 'GET' })
+    await res.body.arrayBuffer()
+  }
+}))
+await pool.close()
+const perObject = (heap() - before) / 10_000
+console.log(`memory per stored 1 KiB object (10,000 objects, heap + buffers${gc ? '' : ', without --expose-gc: rough'}): ${(perObject / 1024).toFixed(2)} KiB (${(perObject - 1024).toFixed(0)} B over the body)`)
 await runtime.close(100)
 await origin.terminate()
