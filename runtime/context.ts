@@ -12,6 +12,7 @@ import { NO_PARAMS, type PathParams } from './router/path-pattern.js'
 import type { Generation } from './generation.js'
 import type { RouteHooks } from './pipeline/route-hooks.js'
 import type { RequestHookContext } from './pipeline/hook-context.js'
+import type { TraceEvent } from './trace.js'
 
 export class RequestContext implements PickContext, RoutableRequest {
   readonly startTime = performance.now()
@@ -40,6 +41,8 @@ export class RequestContext implements PickContext, RoutableRequest {
   /** The route's hooks and their view of this request (hooked routes only). */
   routeHooks: RouteHooks | undefined
   hooks: RequestHookContext | undefined
+  /** Decision trace (runtime/trace.ts): undefined unless the Runtime traces (the test kit). */
+  trace: TraceEvent[] | undefined = undefined
 
   constructor(readonly req: IncomingMessage, readonly res: ServerResponse, readonly generation: Generation) {
     this.method = req.method ?? 'GET'

@@ -18,16 +18,23 @@ import { rewritePath } from './router/rewrite.js'
 import { fillTemplate } from './router/path-pattern.js'
 import { runHandler } from './handle/run-handler.js'
 import { send, sendError, sendText } from './respond.js'
-import { silentLog, type RuntimeLog } from './log.js'
+import { silentLog, type RuntimeLog, type AccessRecord } from './log.js'
 import { serveWithHooks, type PipelineEnv } from './pipeline/hooked-route.js'
 import { runOnLog } from './pipeline/run-hooks.js'
 import { CacheLayer } from './cache/cache-layer.js'
 import { AdminServer } from '../src/admin/admin-server.js'
+import { routeEvent, type TraceEvent } from './trace.js'
 
 export interface RuntimeOptions {
   log?: RuntimeLog
   /** Clock for cache decisions (epoch ms); tests inject one. Default Date.now. */
   cacheNow?: () => number
+  /**
+   * Record a decision trace per request (runtime/trace.ts) and hand it to `onTrace` when the
+   * request starts. Off by default: then each instrumentation point is one undefined-check.
+   */
+  trace?: boolean
+  onTrace?: (req: IncomingMessage, res: ServerResponse, trace: TraceEvent[]) => void
 }
 
 export class Runtime {
@@ -43,6 +50,7 @@ export class Runtime {
   readonly #inflight = new Map<Generation, number>()
   readonly #listeners = new Map<string, NodeListener>()
   #closing = false
+  readonly #onTrace: ((req: IncomingMessage, res: ServerResponse, trace: TraceEvent[]) => void) | undefined
   readonly #pipeline: PipelineEnv = {
     log: silentLog,
     cached: (ctx, group, target) => this.cache.handle(ctx, group, target),
@@ -50,6 +58,7 @@ export class Runtime {
 
   constructor(options: RuntimeOptions = {}) {
     this.log = options.log ?? silentLog
+    this.#onTrace = options.trace ? (options.onTrace ?? (() => {})) : undefined
     this.#pipeline.log = this.log
     // Active health checks log their transitions through the runtime's log.
     this.pools.health.log = this.log
@@ -86,6 +95,7 @@ export class Runtime {
     this.#inflight.set(gen, (this.#inflight.get(gen) ?? 0) + 1)
     res.once('close', () => this.#finish(ctx))
     if (this.#closing) res.setHeader('connection', 'close')
+    if (this.#onTrace !== undefined) this.#onTrace(req, res, (ctx.trace = []))
     try {
       this.#route(ctx)
     } catch (err) {
@@ -107,11 +117,13 @@ export class Runtime {
     if (ctx.method === 'CONNECT') return sendError(ctx, 405, 'CONNECT is not supported', ['allow', 'GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS'])
     const match = ctx.generation.router.match(ctx)
     if (!match) {
+      if (ctx.trace !== undefined) ctx.trace.push({ type: 'no-route', method: ctx.method, host: ctx.host, path: ctx.path })
       ctx.error = 'no route matched'
       return sendText(ctx, 404, `404 Not Found: no route matches ${ctx.method} ${ctx.host || '(no host)'}${ctx.path}`)
     }
     ctx.route = match.route
     ctx.params = match.params
+    if (ctx.trace !== undefined) ctx.trace.push(routeEvent(match.route, match.params))
     // A route with hooks goes through the pipeline (runOnRequest → … → onResponse, see
     // pipeline/hooked-route.ts); one without pays only this check.
     const hooks = ctx.generation.routeHooks[match.route.index]
@@ -148,20 +160,21 @@ export class Runtime {
       ctx.onClientAbort?.()
       ctx.error ??= 'client closed the connection before the response finished'
     }
+    if (ctx.trace !== undefined) {
+      ctx.trace.push({ type: 'end', status: ctx.status, upstream: ctx.server, error: ctx.error, durationMs: ctx.elapsedMs })
+    }
     const hooks = ctx.routeHooks
-    if (hooks !== undefined && hooks.onLog.length > 0) {
+    const observed = hooks !== undefined && hooks.onLog.length > 0
+    if (!observed && !gen.config.log.access) return
+    const record: AccessRecord = {
+      method: ctx.method, target: ctx.target, host: ctx.hostHeader, status: ctx.status, route: ctx.route?.name,
+      upstream: ctx.server, durationMs: ctx.elapsedMs, bytes: ctx.bytes, clientIp: ctx.clientIp, error: ctx.error,
+    }
+    if (observed) {
       ctx.hooks!.timings.end = performance.now()
-      runOnLog(hooks, ctx.hooks!, {
-        method: ctx.method, target: ctx.target, status: ctx.status, route: ctx.route?.name, upstream: ctx.server,
-        durationMs: ctx.elapsedMs, bytes: ctx.bytes, clientIp: ctx.clientIp, error: ctx.error,
-      }, this.log)
+      runOnLog(hooks, ctx.hooks!, record, this.log)
     }
-    if (gen.config.log.access) {
-      this.log.access({
-        method: ctx.method, target: ctx.target, host: ctx.hostHeader, status: ctx.status, route: ctx.route?.name,
-        upstream: ctx.server, durationMs: ctx.elapsedMs, bytes: ctx.bytes, clientIp: ctx.clientIp, error: ctx.error,
-      })
-    }
+    if (gen.config.log.access) this.log.access(record)
   }
 
   /** Close pools and forget server state that no live Generation uses. */

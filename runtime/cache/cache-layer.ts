@@ -147,6 +147,9 @@ export class CacheLayer {
     const entries = healthy ? await rc.store.get(key) : undefined
     if (ctx.res.destroyed) return
     const d = decide(req, entries, this.now(), rc.options)
+    if (ctx.trace !== undefined) {
+      ctx.trace.push({ type: 'cache', decision: d.kind, key, detail: healthy ? ('fwd' in d ? `fwd=${String(d.fwd)}` : undefined) : 'store unhealthy' })
+    }
     switch (d.kind) {
       case 'fresh':
       case 'stale':
@@ -318,6 +321,7 @@ export class CacheLayer {
   }
 
   #pass(ctx: RequestContext, group: UpstreamGroup, path: string, rc: RouteCache, member: string, invalidate?: (status: number, headers: FieldList) => Promise<unknown>): void {
+    if (ctx.trace !== undefined) ctx.trace.push({ type: 'cache', decision: 'pass', key: undefined, detail: member })
     this.#forward(ctx, group, path, new PassSink(ctx, rc.route.responseHeaders, member, invalidate), true, undefined, ctx.method)
   }
 

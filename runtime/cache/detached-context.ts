@@ -33,6 +33,7 @@ export function detachedContext(ctx: RequestContext, onDirectAnswer: () => void)
   view.query = ctx.query
   view.route = ctx.route
   view.params = ctx.params
+  view.trace = ctx.trace // the upstream exchange belongs to the client's decision trace
   return view
 }
 

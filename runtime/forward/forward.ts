@@ -21,6 +21,7 @@ import { sendError } from '../respond.js'
 import { recordPassiveFailure } from '../health/passive.js'
 import { outcomeKind, retryAllowed, retryDelay, isIdempotent, replayableLength, type AttemptOutcome } from './retry-rules.js'
 import { readBody } from './read-body.js'
+import { balancerEvent, retryPickEvent } from '../trace.js'
 
 export interface ForwardOptions {
   /** Where the response goes. Default: streamed to the client. */
@@ -40,6 +41,7 @@ export interface ForwardOptions {
 export function forwardRequest(ctx: RequestContext, group: UpstreamGroup, path: string, log: RuntimeLog, options?: ForwardOptions): void {
   const member = options?.server === undefined ? group.pick(ctx) : group.members.find((m) => m.origin === options.server) ?? group.pick(ctx)
   ctx.upstreamGroup = group.name
+  if (ctx.trace !== undefined) ctx.trace.push(balancerEvent(group, ctx, member, options?.server))
   if (member === undefined) {
     if (group.saturated()) return queueRequest(ctx, group, path, log, options)
     log.warn(`no server available in upstream '${group.name}'`, { route: ctx.route?.name })
@@ -203,10 +205,12 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
       const passive = this.group.passive
       if (passive?.statuses?.[statusCode] === 1) this.#passiveFailure(`status ${statusCode}`)
       if (this.retry?.statuses?.[statusCode] === 1 && this.#planRetry(statusCode)) {
+        if (this.ctx.trace !== undefined) this.#traceAttempt(`status ${statusCode}`, `retryable status ${statusCode}`)
         this.#discarding = true
         return true
       }
     }
+    if (this.ctx.trace !== undefined) this.#traceAttempt(`status ${statusCode}`, undefined)
     const headers = stripHopByHop(rawHeaders) // may throw (invalid upstream framing): then nothing has started
     this.#started = true
     this.#status = statusCode
@@ -246,10 +250,12 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     const kind = this.#started ? undefined : outcomeKind(err)
     if (kind !== undefined) this.#passiveFailure(failure.reason, kind)
     if (kind !== undefined && this.#planRetry(kind)) {
+      if (ctx.trace !== undefined) this.#traceAttempt(`${kind}: ${failure.reason}`, kind)
       this.log.warn(`retrying: ${failure.reason} (${this.member.origin})`, { route: ctx.route?.name, upstream: this.member.origin })
       return this.#retryNow()
     }
     this.#finishRequest()
+    if (ctx.trace !== undefined) this.#traceAttempt(`${kind ?? 'failed'}: ${failure.reason}`, undefined)
     this.sink.error(failure, this.#started)
     ctx.error ??= failure.reason
     this.log.error(`upstream request failed: ${ctx.error}`, {
@@ -276,7 +282,17 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
       return false
     }
     this.#next = next
+    if (this.ctx.trace !== undefined) this.ctx.trace.push(retryPickEvent(this.group, next, tried))
     return true
+  }
+
+  /** Tracing only: this attempt's outcome (pushed before the retry's pick event). */
+  #traceAttempt(outcome: string, retry: string | undefined): void {
+    const trace = this.ctx.trace!
+    const event = { type: 'attempt' as const, attempt: this.#attempts, server: this.member.origin, outcome, retry }
+    // #planRetry already pushed the next pick: keep the attempt before it.
+    if (retry !== undefined && trace.at(-1)?.type === 'balancer') trace.splice(trace.length - 1, 0, event)
+    else trace.push(event)
   }
 
   #retryNow(): void {

@@ -9,6 +9,7 @@ import { buildUpstreamHeaders } from '../forward/upstream-headers.js'
 import { isHopByHop } from '../forward/hop-by-hop.js'
 import { classifyUpstreamError } from '../forward/upstream-error.js'
 import { nodeToWeb } from './node-to-web.js'
+import { balancerEvent } from '../trace.js'
 
 /** An upstream failure inside a handler; the handler runner maps it to 502/503/504. */
 export class UpstreamFailedError extends Error {
@@ -31,6 +32,7 @@ export async function forwardWeb(ctx: RequestContext, groupName: string, init: R
     throw new Error(`ctx.forward: unknown upstream '${groupName}' (known: ${[...ctx.generation.groups.keys()].join(', ') || 'none'})`)
   }
   const member = group.pick(ctx)
+  if (ctx.trace !== undefined) ctx.trace.push({ ...balancerEvent(group, ctx, member, undefined), ...(options.side ? { side: true as const } : {}) })
   if (!member) throw new UpstreamFailedError(503, `no server available in upstream '${groupName}'`)
   if (!options.side) {
     ctx.upstreamGroup = groupName
@@ -68,6 +70,7 @@ export async function forwardWeb(ctx: RequestContext, groupName: string, init: R
   }
   try {
     const result = await member.pool.request({ path, method, headers, body })
+    if (ctx.trace !== undefined) ctx.trace.push({ type: 'attempt', attempt: 1, server: member.origin, outcome: `status ${result.statusCode}`, retry: undefined, ...(options.side ? { side: true as const } : {}) })
     result.body.once('close', done)
     const responseHeaders = new Headers()
     for (const [name, value] of Object.entries(result.headers)) {
@@ -81,6 +84,7 @@ export async function forwardWeb(ctx: RequestContext, groupName: string, init: R
     done()
     member.state.failures++
     const failure = classifyUpstreamError(err)
+    if (ctx.trace !== undefined) ctx.trace.push({ type: 'attempt', attempt: 1, server: member.origin, outcome: `failed: ${failure.reason}`, retry: undefined, ...(options.side ? { side: true as const } : {}) })
     throw new UpstreamFailedError(failure.status, `${failure.reason} (${member.origin})`)
   }
 }

@@ -219,6 +219,7 @@ function upstreamError(failure: UpstreamFailure): ProxyError {
 
 /** onError hooks may answer; otherwise the default status for the error. */
 async function failed(ctx: RequestContext, hooks: RouteHooks, hctx: RequestHookContext, error: ProxyError, log: RuntimeLog): Promise<void> {
+  if (ctx.trace !== undefined) ctx.trace.push({ type: 'error', message: `${error.status} ${error.reason}` })
   if (ctx.res.headersSent || ctx.res.destroyed) {
     ctx.error ??= error.reason
     return void ctx.res.destroy()

@@ -22,7 +22,19 @@ export class HookError extends Error implements ProxyError {
   }
 }
 
-function fail(hook: string, phase: string, err: unknown, log: RuntimeLog): never {
+/** Tracing only: one hook ran (`result`: what it did, '-' for nothing). */
+function traced(hctx: RequestHookContext, phase: string, middleware: string, result: string): void {
+  hctx.ctx.trace!.push({ type: 'hook', phase, middleware, result })
+}
+
+function describe(value: unknown): string {
+  if (value === undefined || value === null) return '-'
+  if (typeof value === 'object' && 'status' in value) return `answered ${(value as { status: unknown }).status}`
+  return String(value)
+}
+
+function fail(hook: string, phase: string, err: unknown, log: RuntimeLog, hctx?: RequestHookContext): never {
+  if (hctx !== undefined && hctx.ctx.trace !== undefined) traced(hctx, phase, hook, `threw ${(err as Error)?.message ?? String(err)}`)
   const error = err instanceof HookError ? err : new HookError(hook, phase, err)
   log.error(`${error.message}\n${mapStack((err as Error)?.stack ?? '')}`, { hook, phase })
   throw error
@@ -35,8 +47,9 @@ export async function runOnRequest(hooks: RouteHooks, hctx: RequestHookContext, 
     try {
       result = await fn(hctx)
     } catch (err) {
-      fail(name, 'onRequest', err, log)
+      fail(name, 'onRequest', err, log, hctx)
     }
+    if (hctx.ctx.trace !== undefined) traced(hctx, 'onRequest', name, describe(result))
     if (result === undefined || result === null) continue
     if (!isResponseLike(result)) fail(name, 'onRequest', new TypeError(`returned ${typeof result}, expected a Response or nothing`), log)
     return result as Response
@@ -52,8 +65,11 @@ export async function runSelectUpstream(hooks: RouteHooks, hctx: RequestHookCont
       const result = await fn(hctx)
       if (typeof result === 'string') choice = { group: result }
       else if (result && typeof result === 'object' && typeof result.group === 'string') choice = result
+      if (hctx.ctx.trace !== undefined) {
+        traced(hctx, 'selectUpstream', name, result ? `chose group ${choice!.group}${choice!.server ? ` server ${choice!.server}` : ''}` : '-')
+      }
     } catch (err) {
-      fail(name, 'selectUpstream', err, log)
+      fail(name, 'selectUpstream', err, log, hctx)
     }
   }
   return choice
@@ -64,8 +80,9 @@ export async function runOnUpstreamRequest(hooks: RouteHooks, hctx: RequestHookC
     try {
       await fn(hctx, request)
     } catch (err) {
-      fail(name, 'onUpstreamRequest', err, log)
+      fail(name, 'onUpstreamRequest', err, log, hctx)
     }
+    if (hctx.ctx.trace !== undefined) traced(hctx, 'onUpstreamRequest', name, `→ ${request.method} ${request.path}`)
   }
 }
 
@@ -74,8 +91,9 @@ export async function runOnUpstreamResponse(hooks: RouteHooks, hctx: RequestHook
     try {
       await fn(hctx, response)
     } catch (err) {
-      fail(name, 'onUpstreamResponse', err, log)
+      fail(name, 'onUpstreamResponse', err, log, hctx)
     }
+    if (hctx.ctx.trace !== undefined) traced(hctx, 'onUpstreamResponse', name, `status ${response.status}${response.cacheable ? '' : ', not cacheable'}`)
   }
 }
 
@@ -86,8 +104,9 @@ export async function runOnResponse(hooks: RouteHooks, hctx: RequestHookContext,
     try {
       result = await fn(hctx, current)
     } catch (err) {
-      fail(name, 'onResponse', err, log)
+      fail(name, 'onResponse', err, log, hctx)
     }
+    if (hctx.ctx.trace !== undefined) traced(hctx, 'onResponse', name, result === undefined || result === null ? '-' : `replaced the response (status ${(result as Response).status})`)
     if (result === undefined || result === null) continue
     if (!isResponseLike(result)) fail(name, 'onResponse', new TypeError(`returned ${typeof result}, expected a Response or nothing`), log)
     current = result as Response
@@ -100,8 +119,10 @@ export async function runOnError(hooks: RouteHooks, hctx: RequestHookContext, er
   for (const { name, fn } of hooks.onError) {
     try {
       const result = await fn(hctx, error)
+      if (hctx.ctx.trace !== undefined) traced(hctx, 'onError', name, isResponseLike(result) ? describe(result) : '-')
       if (isResponseLike(result)) return result as Response
     } catch (err) {
+      if (hctx.ctx.trace !== undefined) traced(hctx, 'onError', name, `threw ${(err as Error)?.message ?? String(err)}`)
       log.error(`onError hook of '${name}' threw: ${mapStack((err as Error)?.stack ?? String(err))}`, { hook: name })
     }
   }

@@ -143,6 +143,11 @@ export class UpstreamGroup {
     return this.config.name
   }
 
+  /** The servers the last pick chose among (the decision trace reads it). */
+  get candidates(): readonly GroupMember[] {
+    return this.#candidates
+  }
+
   /**
    * The server for this request, or undefined when none is available (see `saturated` for
    * "all full": the request may queue). A sticky cookie naming an available server wins.

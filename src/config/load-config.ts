@@ -10,12 +10,13 @@ import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
 import * as api from '../index.js'
 import * as middleware from '../middleware/index.js'
+import * as testing from '../testing/index.js'
 import type { ConfigMode } from './types.js'
 import { registerBundle } from '../../runtime/stack-map.js'
 
 let loads = 0
 /** This package's own entry points, served from the running copy. */
-const SELF: Record<string, unknown> = { switchyard: api, 'switchyard/middleware': middleware }
+const SELF: Record<string, unknown> = { switchyard: api, 'switchyard/middleware': middleware, 'switchyard/testing': testing }
 
 export async function evaluateConfig(code: string, file: string, mode: ConfigMode): Promise<unknown> {
   const baseRequire = createRequire(file)
