@@ -41,7 +41,7 @@ export const SWITCHYARD_SCENARIOS: SwitchyardScenario[] = [
   { name: 'idle-10k', title: 'Memory with 10,000 idle keep-alive connections', estimateS: 20 },
 ]
 
-// TODO(bench): add these scenarios when the features land; until then they are listed as "not yet available".
+// Not harness scenarios yet (they need Switchyard-only routes): bench/hooks.ts measures both against a plain route.
 export const TODO_SCENARIOS: Array<{ name: string; title: string }> = [
   { name: 'cache-hit', title: 'Cache hit (small body served from the memory cache)' },
   { name: 'hook-route', title: 'Route with an onRequest hook (small body)' },
