@@ -4,18 +4,11 @@ import assert from 'node:assert/strict'
 import { resolveConfig } from '../../src/config/resolve-config.js'
 import { ConfigError } from '../../src/config/config-error.js'
 import { defineConfig } from '../../src/config/define-config.js'
+import { configProblems } from '../helpers/config-problems.js'
 
 const upstreams = { api: { servers: ['http://127.0.0.1:3001'] } }
 
-function problems(config: unknown): string {
-  try {
-    resolveConfig(config, 'start', 'proxy.config.ts')
-  } catch (err) {
-    assert.ok(err instanceof ConfigError)
-    return err.message
-  }
-  assert.fail('expected a ConfigError')
-}
+const problems = configProblems
 
 test('cache: true gets the defaults; routes without cache get none', () => {
   const c = resolveConfig({ upstreams, routes: [{ match: { path: '/a' }, to: 'api', cache: true }, { to: 'api' }] }, 'start')

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { readFileSync, existsSync } from 'node:fs'
 import { runCli, CliProcess } from '../helpers/cli.js'
 import { tempDir } from '../helpers/config-files.js'
-import { startBackend, http } from '../helpers/servers.js'
+import { heldBackend, http } from '../helpers/servers.js'
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 
@@ -60,17 +60,7 @@ test('init writes a starter config that passes check, and refuses to overwrite',
 })
 
 test('start: serves, reloads on SIGHUP, drains in-flight requests on SIGTERM and exits 0', async (t) => {
-  let release!: () => void
-  const released = new Promise<void>((r) => (release = r))
-  let arrived!: () => void
-  const slowArrived = new Promise<void>((r) => (arrived = r))
-  const backend = await startBackend(async (req, res) => {
-    if (req.url === '/slow') {
-      arrived()
-      await released
-    }
-    res.end(`backend ${req.url}`)
-  })
+  const backend = await heldBackend('/slow')
   t.after(() => backend.close())
   const dir = tempDir()
   t.after(() => dir.remove())
@@ -98,10 +88,10 @@ test('start: serves, reloads on SIGHUP, drains in-flight requests on SIGTERM and
   assert.equal((await http(`${url}/marker`)).body.toString(), 'two')
 
   const slow = http(`${url}/slow`)
-  await slowArrived // in flight: the backend holds it
+  await backend.arrived // in flight: the backend holds it
   proc.child.kill('SIGTERM')
   await proc.waitFor(/SIGTERM: draining/)
-  release()
+  backend.release()
   const res = await slow
   assert.equal(res.status, 200)
   assert.equal(res.body.toString(), 'backend /slow')

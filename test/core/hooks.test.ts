@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { echoBackend, startBackend, startProxy, http } from '../helpers/servers.js'
 import { resolveConfig } from '../../src/config/resolve-config.js'
 import type { Middleware } from '../../src/config/hooks.js'
+import { configProblems } from '../helpers/config-problems.js'
 
 interface Echo { method: string; url: string; rawHeaders: string[]; body: string }
 
@@ -193,14 +194,7 @@ test('hooks wrap handler, respond and redirect routes too; ctx.rewrite re-canoni
 
 test('config validation of use and hooks', () => {
   const base = { routes: [{ respond: { body: 'x' } }] }
-  const fail = (config: object) => {
-    try {
-      resolveConfig(config, 'start')
-    } catch (err) {
-      return (err as Error).message
-    }
-    return assert.fail('expected an error')
-  }
+  const fail = configProblems
   const cors = () => ({ name: 'cors', onRequest: () => {} })
   assert.match(fail({ ...base, use: [cors] }), /use\[0\]: expected a middleware object, got function .*did you forget to call it/)
   assert.match(fail({ ...base, hooks: { onRequst: () => {} } }), /hooks\.onRequst: unknown phase/)

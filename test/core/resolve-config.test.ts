@@ -3,18 +3,11 @@ import assert from 'node:assert/strict'
 import { resolveConfig } from '../../src/config/resolve-config.js'
 import { ConfigError } from '../../src/config/config-error.js'
 import { parseDuration, parseSize } from '../../src/config/units.js'
+import { configProblems } from '../helpers/config-problems.js'
 
 const ok = { upstreams: { api: { servers: ['http://127.0.0.1:3001'] } }, routes: [{ to: 'api' }] }
 
-function problems(config: unknown): string {
-  try {
-    resolveConfig(config, 'start', 'proxy.config.ts')
-  } catch (err) {
-    assert.ok(err instanceof ConfigError)
-    return err.message
-  }
-  assert.fail('expected a ConfigError')
-}
+const problems = configProblems
 
 test('durations and sizes: numbers and unit strings', () => {
   assert.equal(parseDuration(250), 250)

@@ -124,3 +124,29 @@ export async function rawRequest(port: number, bytes: string): Promise<string> {
     socket.on('error', reject)
   })
 }
+
+export interface HeldBackend extends TestServer {
+  /** Resolves once a request for the held path is being held. */
+  arrived: Promise<void>
+  /** Lets held requests finish. */
+  release(): void
+}
+
+/**
+ * A backend answering `backend <url>`, except that requests for `heldPath` wait for `release()`
+ * — for tests that need a request in flight at a precise moment (drains, reloads).
+ */
+export async function heldBackend(heldPath = '/slow'): Promise<HeldBackend> {
+  let release!: () => void
+  const released = new Promise<void>((r) => (release = r))
+  let arrive!: () => void
+  const arrived = new Promise<void>((r) => (arrive = r))
+  const server = await startBackend(async (req, res) => {
+    if (req.url === heldPath) {
+      arrive()
+      await released
+    }
+    res.end(`backend ${req.url}`)
+  })
+  return { ...server, arrived, release }
+}

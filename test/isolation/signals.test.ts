@@ -1,21 +1,11 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { tempDir } from '../helpers/config-files.js'
-import { startBackend } from '../helpers/servers.js'
+import { heldBackend } from '../helpers/servers.js'
 import { startCli, listening, get } from './supervised.js'
 
 test('--workers 2: SIGHUP reloads every worker (one at a time), SIGTERM drains in-flight requests and exits 0', async (t) => {
-  let release!: () => void
-  const released = new Promise<void>((r) => (release = r))
-  let arrived!: () => void
-  const slowArrived = new Promise<void>((r) => (arrived = r))
-  const backend = await startBackend(async (req, res) => {
-    if (req.url === '/slow') {
-      arrived()
-      await released
-    }
-    res.end(`backend ${req.url}`)
-  })
+  const backend = await heldBackend('/slow')
   t.after(() => backend.close())
   const dir = tempDir()
   t.after(() => dir.remove())
@@ -46,10 +36,10 @@ test('--workers 2: SIGHUP reloads every worker (one at a time), SIGTERM drains i
   assert.equal(pids.size, 2, 'both workers answered with the new config')
 
   const slow = get(`${url}/slow`)
-  await slowArrived
+  await backend.arrived
   proc.child.kill('SIGTERM')
   await proc.waitFor(/SIGTERM: draining/)
-  release()
+  backend.release()
   assert.deepEqual(await slow, { status: 200, body: 'backend /slow' })
   assert.equal(await proc.exited, 0)
   assert.ok(await get(`${url}/marker`) instanceof Error, 'no longer accepting')
