@@ -14,8 +14,7 @@ import { PoolRegistry } from './forward/pool-registry.js'
 import { NodeListener } from './adapters/node/node-listener.js'
 import { canonicalize, BadTargetError } from './canonical.js'
 import { forwardRequest } from './forward/forward.js'
-import { rewritePath } from './router/rewrite.js'
-import { fillTemplate } from './router/path-pattern.js'
+import { rewritePath, redirectLocation } from './router/rewrite.js'
 import { runHandler } from './handle/run-handler.js'
 import { send, sendError, sendText } from './respond.js'
 import { silentLog, type RuntimeLog, type AccessRecord } from './log.js'
@@ -137,8 +136,7 @@ export class Runtime {
         return forwardRequest(ctx, group, ctx.query === '' ? path : `${path}?${ctx.query}`, this.log)
       }
       case 'redirect': {
-        let location = fillTemplate(action.to, ctx.params)
-        if (action.preserveQuery && ctx.query) location += (location.includes('?') ? '&' : '?') + ctx.query
+        const location = redirectLocation(action, ctx.params, ctx.query)
         return sendText(ctx, action.status, `Redirecting to ${location}`, ['location', location])
       }
       case 'respond':

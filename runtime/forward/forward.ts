@@ -13,7 +13,7 @@ import type { RequestContext } from '../context.js'
 import type { UpstreamGroup, GroupMember } from '../upstream/upstream-group.js'
 import type { ResolvedRetry } from '../upstream/upstream-settings.js'
 import type { RuntimeLog } from '../log.js'
-import { buildUpstreamHeaders } from './upstream-headers.js'
+import { buildUpstreamHeaders, forwardedInfo } from './upstream-headers.js'
 import { stripHopByHop } from './response-headers.js'
 import { classifyUpstreamError, codedError } from './upstream-error.js'
 import { ClientSink, type ResponseSink } from './response-sink.js'
@@ -165,10 +165,8 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     this.#finished = false
     this.#abort = undefined
     ctx.server = member.origin
-    const fwd = ctx.generation.config.forwardedHeaders
     let headers = buildUpstreamHeaders(
-      this.rawHeaders ?? ctx.req.rawHeaders,
-      { clientIp: ctx.clientIp, proto: 'http', host: ctx.hostHeader, xForwarded: fwd.xForwarded, forwarded: fwd.forwarded },
+      this.rawHeaders ?? ctx.req.rawHeaders, forwardedInfo(ctx),
       this.group.config.host, member.hostHeader, ctx.route!.requestHeaders,
     )
     if (this.extraHeaders) headers = setHeaders(headers, this.extraHeaders)

@@ -6,6 +6,7 @@
  * streamed body); everything else about framing is undici's.
  */
 import type { ResolvedHeaderRules, HostHeaderMode } from '../resolved-config.js'
+import type { RequestContext } from '../context.js'
 import { isHopByHop, connectionNominated } from './hop-by-hop.js'
 
 export interface ForwardedInfo {
@@ -15,6 +16,12 @@ export interface ForwardedInfo {
   host: string
   xForwarded: boolean
   forwarded: boolean
+}
+
+/** The forwarding facts of a request under its Generation's `forwardedHeaders` settings. */
+export function forwardedInfo(ctx: RequestContext): ForwardedInfo {
+  const fwd = ctx.generation.config.forwardedHeaders
+  return { clientIp: ctx.clientIp, proto: 'http', host: ctx.hostHeader, xForwarded: fwd.xForwarded, forwarded: fwd.forwarded }
 }
 
 export function buildUpstreamHeaders(

@@ -5,7 +5,7 @@
 import { Readable } from 'node:stream'
 import type { RequestContext } from '../context.js'
 import type { ForwardInit, ForwardBody } from '../../src/config/types.js'
-import { buildUpstreamHeaders } from '../forward/upstream-headers.js'
+import { buildUpstreamHeaders, forwardedInfo } from '../forward/upstream-headers.js'
 import { isHopByHop } from '../forward/hop-by-hop.js'
 import { classifyUpstreamError } from '../forward/upstream-error.js'
 import { nodeToWeb } from './node-to-web.js'
@@ -56,9 +56,8 @@ export async function forwardWeb(ctx: RequestContext, groupName: string, init: R
     if (init.headers !== undefined) raw = flatten(new Headers(init.headers))
     if (init.body !== undefined) body = init.body === null ? null : toReadable(init.body)
   }
-  const fwd = ctx.generation.config.forwardedHeaders
   const headers = buildUpstreamHeaders(
-    raw, { clientIp: ctx.clientIp, proto: 'http', host: ctx.hostHeader, xForwarded: fwd.xForwarded, forwarded: fwd.forwarded },
+    raw, forwardedInfo(ctx),
     group.config.host, member.hostHeader, ctx.route?.requestHeaders,
   )
   member.state.inflight++

@@ -9,7 +9,6 @@
  *   error (upstream, handler, hook) ─▶ onError ─▶ [answer] ──────────────────┘ or default 5xx
  *   onLog runs once when the request is over.
  */
-import type { Readable } from 'node:stream'
 import type { RequestContext } from '../context.js'
 import type { RouteHooks } from './route-hooks.js'
 import type { RuntimeLog } from '../log.js'
@@ -25,11 +24,10 @@ import type { ResponseSink } from '../forward/response-sink.js'
 import type { UpstreamFailure } from '../forward/upstream-error.js'
 import { sendWebResponse, type ResponseLike } from '../handle/send-web-response.js'
 import { callHandler, handlerFailure } from '../handle/run-handler.js'
-import { rewritePath } from '../router/rewrite.js'
-import { fillTemplate } from '../router/path-pattern.js'
+import { rewritePath, redirectLocation } from '../router/rewrite.js'
 import { sendError } from '../respond.js'
 import { mapStack } from '../stack-map.js'
-import { Readable as NodeReadable } from 'node:stream'
+import { Readable } from 'node:stream'
 
 /** What the pipeline needs from the Runtime. */
 export interface PipelineEnv {
@@ -67,8 +65,7 @@ export async function serveWithHooks(ctx: RequestContext, hooks: RouteHooks, env
       case 'forward':
         return await forwardWithHooks(ctx, hooks, hctx, action, env)
       case 'redirect': {
-        let location = fillTemplate(action.to, ctx.params)
-        if (action.preserveQuery && ctx.query) location += (location.includes('?') ? '&' : '?') + ctx.query
+        const location = redirectLocation(action, ctx.params, ctx.query)
         const headers = new Headers({ location, 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' })
         return await respond(ctx, hooks, hctx, withRouteRules(new Response(`Redirecting to ${location}\n`, { status: action.status, headers }), ctx.route!.responseHeaders), log)
       }
@@ -127,7 +124,7 @@ async function forwardWithHooks(
     method = info.method
     target = info.path
     if (info.body !== undefined) {
-      body = info.body === null ? null : NodeReadable.fromWeb(info.body as import('node:stream/web').ReadableStream<Uint8Array>)
+      body = info.body === null ? null : Readable.fromWeb(info.body as import('node:stream/web').ReadableStream<Uint8Array>)
       info.headers.delete('content-length') // a replacement body's length is unknown: chunked
     }
   }

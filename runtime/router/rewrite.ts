@@ -1,5 +1,5 @@
 /** Applies a route's path rewrite; the result is canonicalized again like any request path. */
-import type { ResolvedRewrite } from '../resolved-config.js'
+import type { ResolvedRewrite, RouteAction } from '../resolved-config.js'
 import { canonicalize } from '../canonical.js'
 import { fillTemplate, type PathParams } from './path-pattern.js'
 
@@ -13,4 +13,11 @@ export function rewritePath(path: string, params: PathParams, rewrite: ResolvedR
   if (rewrite.addPrefix) out = rewrite.addPrefix + (out === '/' ? '/' : out)
   if (!out.startsWith('/')) out = `/${out}`
   return canonicalize(out).path
+}
+
+/** A redirect route's Location: its template filled from the params, plus the query when kept. */
+export function redirectLocation(action: Extract<RouteAction, { type: 'redirect' }>, params: PathParams, query: string): string {
+  const location = fillTemplate(action.to, params)
+  if (!action.preserveQuery || query === '') return location
+  return `${location}${location.includes('?') ? '&' : '?'}${query}`
 }
