@@ -1,6 +1,6 @@
 /**
- * The forward path: pick a server, send the request through its undici Pool with the
- * raw dispatch API, and hand the response to a ResponseSink (by default streamed straight
+ * The forward path: pick a server, send the request through its connection pool
+ * (runtime/upstream-client), and hand the response to a ResponseSink (by default streamed straight
  * into the client's ServerResponse). No Web Request/Response is built here; one handler
  * object per request carries state across attempts.
  *
@@ -8,7 +8,7 @@
  * latency samples for p2c, the sticky cookie, and the maxConns queue. The sink only ever sees
  * the final attempt: a response that will be retried is drained and dropped, never written.
  */
-import type { Dispatcher } from 'undici'
+import type { UpstreamHandler } from '../upstream-client/types.js'
 import type { RequestContext } from '../context.js'
 import type { UpstreamGroup, GroupMember } from '../upstream/upstream-group.js'
 import type { ResolvedRetry } from '../upstream/upstream-settings.js'
@@ -112,10 +112,10 @@ function setHeaders(list: string[], set: ReadonlyArray<readonly [string, string]
 }
 
 /**
- * The undici handler of one request, reused by each attempt in turn (attempts never overlap:
- * the next starts after the previous one's onComplete/onError).
+ * The upstream client's handler of one request, reused by each attempt in turn (attempts never
+ * overlap: the next starts after the previous one's onComplete/onError).
  */
-class ProxyHandler implements Dispatcher.DispatchHandler {
+class ProxyHandler implements UpstreamHandler {
   /** A buffered request body (for replay), else the client's stream is sent. */
   body: Buffer | undefined
   /** A hook's replacement body stream (undefined: the client's). */
@@ -133,7 +133,6 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
   #tried: GroupMember[] | undefined
   #next: GroupMember | undefined
   #sentAt = 0
-  #status = 0
   #timer: NodeJS.Timeout | undefined
   #tryTimer: NodeJS.Timeout | undefined
 
@@ -191,8 +190,7 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     if (this.#clientGone) abort(codedError('SWITCHYARD_CLIENT_ABORT', 'client closed the connection'))
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
-    if (statusCode < 200) return true // 1xx: the client's own 100-continue was answered by the proxy
+  onHeaders(statusCode: number, rawHeaders: string[], resume: () => void): boolean {
     const member = this.member
     if (this.#tryTimer) clearTimeout(this.#tryTimer)
     if (this.group.measuresLatency) {
@@ -211,7 +209,6 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     if (this.ctx.trace !== undefined) this.#traceAttempt(`status ${statusCode}`, undefined)
     const headers = stripHopByHop(rawHeaders) // may throw (invalid upstream framing): then nothing has started
     this.#started = true
-    this.#status = statusCode
     const sticky = this.group.sticky
     if (sticky !== undefined && this.group.stickyMember(this.ctx) !== member) headers.push('set-cookie', member.stickyCookie)
     if (this.sink.head(statusCode, headers, resume)) return true
@@ -234,8 +231,6 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
   onError(err: Error): void {
     const ctx = this.ctx
     const code = (err as { code?: string }).code
-    // A 204/304 has no body whatever its Content-Length says: the head was the whole response.
-    if (code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' && (this.#status === 204 || this.#status === 304)) return this.onComplete()
     this.#finish()
     if (this.#clientGone || code === 'SWITCHYARD_SINK_CLOSED') {
       this.#finishRequest()

@@ -1,14 +1,14 @@
 /**
- * undici Pools keyed by server origin + pool settings. A reload looks pools up here, so an
+ * Upstream connection pools (runtime/upstream-client) keyed by server origin + pool settings. A reload looks pools up here, so an
  * unchanged server keeps its warm keep-alive connections; pools no Generation uses any
  * more are closed gracefully (queued requests finish first).
  */
-import { Pool } from 'undici'
+import { UpstreamPool } from '../upstream-client/pool.js'
 import type { ResolvedUpstream } from '../resolved-config.js'
 import { HealthRegistry } from '../health/health-registry.js'
 
 export class PoolRegistry {
-  readonly #pools = new Map<string, Pool>()
+  readonly #pools = new Map<string, UpstreamPool>()
   /**
    * Active health checks. They live here because the Runtime already hands this registry to
    * every Generation, calls `retain` with the keys its Generations use (health keys ride
@@ -16,17 +16,16 @@ export class PoolRegistry {
    */
   readonly health = new HealthRegistry()
 
-  get(origin: string, upstream: ResolvedUpstream): Pool {
+  get(origin: string, upstream: ResolvedUpstream): UpstreamPool {
     const key = poolKey(origin, upstream)
     let pool = this.#pools.get(key)
     if (pool === undefined) {
       const { keepAlive, timeouts } = upstream
-      pool = new Pool(origin, {
+      pool = new UpstreamPool(origin, {
         connections: keepAlive.connections,
-        pipelining: 1,
         keepAliveTimeout: keepAlive.idleTimeout,
         keepAliveMaxTimeout: keepAlive.maxIdleTimeout,
-        maxRequestsPerClient: keepAlive.maxRequestsPerConnection || undefined,
+        maxRequestsPerClient: keepAlive.maxRequestsPerConnection,
         connectTimeout: timeouts.connect,
         headersTimeout: timeouts.responseHeaders,
         bodyTimeout: timeouts.bodyIdle,

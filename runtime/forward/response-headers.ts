@@ -1,42 +1,49 @@
 /**
- * Response header handling: undici's raw Buffers → the flat [name, value, …] list that
- * `ServerResponse.writeHead` takes, without hop-by-hop and Connection-nominated fields;
- * and a route's response rules applied to such a list. Repeated fields (Set-Cookie) stay
- * separate entries.
+ * Response header handling: the upstream client's flat [name, value, …] list (latin1 strings)
+ * → the list `ServerResponse.writeHead` takes, without hop-by-hop and Connection-nominated
+ * fields; and a route's response rules applied to such a list. Repeated fields (Set-Cookie)
+ * stay separate entries.
  */
 import type { ResolvedHeaderRules } from '../resolved-config.js'
 import { isHopByHop, connectionNominated } from './hop-by-hop.js'
 import { codedError } from './upstream-error.js'
 
 /**
- * Throws (code SWITCHYARD_BAD_UPSTREAM_RESPONSE) on a Transfer-Encoding other than plain
- * `chunked`: the body would reach the client still gzip/compress-coded with nothing saying
- * so (nginx: "upstream sent unknown Transfer-Encoding" → 502).
+ * Filters `list` in place and returns it. Throws (code SWITCHYARD_BAD_UPSTREAM_RESPONSE) on a
+ * Transfer-Encoding other than plain `chunked`: the body would reach the client still
+ * gzip/compress-coded with nothing saying so (nginx: "upstream sent unknown Transfer-Encoding" → 502).
  */
-export function stripHopByHop(raw: readonly Buffer[]): string[] {
-  const out: string[] = []
+export function stripHopByHop(list: string[]): string[] {
   let connectionValues: string[] | undefined
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toString('latin1')
-    const lower = name.toLowerCase()
-    if (lower === 'connection') {
-      ;(connectionValues ??= []).push(raw[i + 1]!.toString('latin1'))
-      continue
-    }
-    if (lower === 'transfer-encoding') {
-      const coding = raw[i + 1]!.toString('latin1')
-      if (coding.trim().toLowerCase() !== 'chunked') {
-        throw codedError('SWITCHYARD_BAD_UPSTREAM_RESPONSE', `invalid upstream response (unsupported Transfer-Encoding: ${coding})`)
+  let kept = 0
+  for (let i = 0; i < list.length; i += 2) {
+    const name = list[i]!
+    const value = list[i + 1]!
+    // Only names of these lengths, or starting with "p", can be hop-by-hop: skip lowercasing the rest.
+    const n = name.length
+    if (n === 2 || n === 6 || n === 7 || n === 10 || n === 14 || n === 17 || (n >= 5 && (name.charCodeAt(0) | 32) === 112)) {
+      const lower = name.toLowerCase()
+      if (lower === 'connection') {
+        // The usual values nominate nothing: skip parsing them.
+        if (value !== 'keep-alive' && value !== 'close' && value !== 'Keep-Alive' && value !== 'Close') (connectionValues ??= []).push(value)
+        continue
       }
-      continue
+      if (lower === 'transfer-encoding') {
+        if (value.trim().toLowerCase() !== 'chunked') {
+          throw codedError('SWITCHYARD_BAD_UPSTREAM_RESPONSE', `invalid upstream response (unsupported Transfer-Encoding: ${value})`)
+        }
+        continue
+      }
+      // Proxy-Authenticate is end-to-end in responses (the upstream asks the client); keep it.
+      if (isHopByHop(lower) && lower !== 'proxy-authenticate') continue
     }
-    // Proxy-Authenticate is end-to-end in responses (the upstream asks the client); keep it.
-    if (isHopByHop(lower) && lower !== 'proxy-authenticate') continue
-    out.push(name, raw[i + 1]!.toString('latin1'))
+    list[kept++] = name
+    list[kept++] = value
   }
-  if (!connectionValues) return out
+  list.length = kept
+  if (!connectionValues) return list
   const nominated = connectionNominated(connectionValues)
-  return nominated ? removeNames(out, nominated) : out
+  return nominated ? removeNames(list, nominated) : list
 }
 
 export function applyHeaderRules(list: string[], rules: ResolvedHeaderRules): string[] {

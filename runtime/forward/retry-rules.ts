@@ -23,12 +23,12 @@ export function outcomeKind(err: unknown): OutcomeKind | undefined {
   const e = (err ?? {}) as { code?: unknown; cause?: { code?: unknown } }
   const code = typeof e.code === 'string' ? e.code : typeof e.cause?.code === 'string' ? e.cause.code : ''
   switch (code) {
-    case 'ECONNREFUSED': case 'UND_ERR_CONNECT_TIMEOUT': case 'ENOTFOUND': case 'EAI_AGAIN':
+    case 'ECONNREFUSED': case 'SWITCHYARD_CONNECT_TIMEOUT': case 'ENOTFOUND': case 'EAI_AGAIN':
     case 'EHOSTUNREACH': case 'ENETUNREACH': case 'EADDRNOTAVAIL':
       return 'connect-error'
-    case 'UND_ERR_HEADERS_TIMEOUT': case 'SWITCHYARD_TOTAL_TIMEOUT': case 'SWITCHYARD_TRY_TIMEOUT':
+    case 'SWITCHYARD_HEADERS_TIMEOUT': case 'SWITCHYARD_TOTAL_TIMEOUT': case 'SWITCHYARD_TRY_TIMEOUT':
       return 'timeout'
-    case 'ECONNRESET': case 'UND_ERR_SOCKET': case 'EPIPE':
+    case 'ECONNRESET': case 'SWITCHYARD_UPSTREAM_CLOSED': case 'EPIPE':
       return 'reset'
     default:
       return undefined

@@ -9,34 +9,24 @@ export function classifyUpstreamError(err: unknown): UpstreamFailure {
   const code = typeof e.code === 'string' ? e.code : ''
   const cause = (e.cause ?? {}) as ErrorLike
   const causeCode = typeof cause.code === 'string' ? cause.code : ''
+  // Codes of runtime/upstream-client (errors.ts) and of the forwarder; socket errors as Node raises them.
   switch (code || causeCode) {
-    case 'UND_ERR_CONNECT_TIMEOUT': return { status: 504, reason: 'upstream connect timeout' }
-    case 'UND_ERR_HEADERS_TIMEOUT': return { status: 504, reason: 'upstream response header timeout' }
+    case 'SWITCHYARD_CONNECT_TIMEOUT': return { status: 504, reason: 'upstream connect timeout' }
+    case 'SWITCHYARD_HEADERS_TIMEOUT': return { status: 504, reason: 'upstream response header timeout' }
+    case 'SWITCHYARD_BODY_TIMEOUT': return { status: 504, reason: 'upstream body idle timeout' }
     case 'SWITCHYARD_TOTAL_TIMEOUT': return { status: 504, reason: 'upstream total timeout' }
     case 'SWITCHYARD_TRY_TIMEOUT': return { status: 504, reason: 'upstream per-try timeout' }
     case 'ECONNREFUSED': return { status: 502, reason: 'upstream connection refused' }
-    case 'UND_ERR_SOCKET':
-      // undici's own verdicts on what the upstream sent (a 1xx it cannot handle) vs a plain close.
-      if (e.message === 'bad response' || e.message === 'bad upgrade') {
-        return { status: 502, reason: `invalid upstream response (unexpected 1xx: ${String(e.message)})` }
-      }
-      return { status: 502, reason: 'upstream closed the connection before responding' }
+    case 'SWITCHYARD_UPSTREAM_CLOSED': return { status: 502, reason: String(e.message) }
     case 'ECONNRESET': case 'EPIPE':
       return { status: 502, reason: 'upstream closed the connection before responding' }
-    case 'UND_ERR_BODY_TIMEOUT': return { status: 504, reason: 'upstream body idle timeout' }
-    case 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH':
-      return { status: 502, reason: 'invalid upstream response (body length does not match Content-Length)' }
-    case 'UND_ERR_HEADERS_OVERFLOW': return { status: 502, reason: 'invalid upstream response (head too large)' }
-    case 'SWITCHYARD_BAD_UPSTREAM_RESPONSE': return { status: 502, reason: String(e.message) }
-    case 'ERR_ASSERTION': return { status: 502, reason: 'invalid upstream response (status line)' }
+    // The message is the whole reason ("invalid upstream response (…)", "request body: …").
+    case 'SWITCHYARD_BAD_UPSTREAM_RESPONSE': case 'SWITCHYARD_BAD_UPSTREAM_REQUEST': case 'SWITCHYARD_REQUEST_BODY':
+      return { status: 502, reason: String(e.message) }
+    case 'SWITCHYARD_POOL_CLOSED': return { status: 502, reason: 'upstream connection pool closed' }
     case 'ENOTFOUND': case 'EAI_AGAIN': return { status: 502, reason: 'upstream host not found' }
     case 'EHOSTUNREACH': case 'ENETUNREACH': return { status: 502, reason: 'upstream unreachable' }
-    case 'UND_ERR_INFO': case 'HPE_INVALID_CONSTANT': case 'UND_ERR_RESPONSE_EXCEEDED_MAX_SIZE':
-      return { status: 502, reason: `invalid upstream response (${String(e.message)})` }
     default:
-      if (code.startsWith('HPE_') || e.name === 'HTTPParserError') {
-        return { status: 502, reason: `invalid upstream response (${String(e.message).replace(/^Response does not match the HTTP\/1\.1 protocol \((.*)\)$/, '$1')})` }
-      }
       return { status: 502, reason: `upstream error: ${code ? `${code} ` : ''}${String(e.message ?? err)}` }
   }
 }

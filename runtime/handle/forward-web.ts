@@ -5,10 +5,11 @@
 import { Readable } from 'node:stream'
 import type { RequestContext } from '../context.js'
 import type { ForwardInit, ForwardBody } from '../../src/config/types.js'
+import type { GroupMember } from '../upstream/upstream-group.js'
+import type { UpstreamHandler } from '../upstream-client/types.js'
 import { buildUpstreamHeaders, forwardedInfo } from '../forward/upstream-headers.js'
-import { isHopByHop } from '../forward/hop-by-hop.js'
-import { classifyUpstreamError } from '../forward/upstream-error.js'
-import { nodeToWeb } from './node-to-web.js'
+import { stripHopByHop } from '../forward/response-headers.js'
+import { classifyUpstreamError, codedError } from '../forward/upstream-error.js'
 import { balancerEvent } from '../trace.js'
 
 /** An upstream failure inside a handler; the handler runner maps it to 502/503/504. */
@@ -62,29 +63,101 @@ export async function forwardWeb(ctx: RequestContext, groupName: string, init: R
   )
   member.state.inflight++
   member.state.requests++
-  let settled = false
-  const done = () => {
-    if (!settled) member.state.inflight--
-    settled = true
+  return new Promise<Response>((resolve, reject) => {
+    member.pool.dispatch({ path, method, headers, body }, new WebForwardHandler(ctx, member, method, options.side === true, resolve, reject))
+  })
+}
+
+const BODY_HIGH_WATER_MARK = 64 * 1024
+
+/**
+ * Turns the upstream client's callbacks into a Web Response whose body is a ReadableStream:
+ * the upstream is paused while the stream's queue is full and resumed when the reader pulls;
+ * cancelling the body aborts the exchange.
+ */
+class WebForwardHandler implements UpstreamHandler {
+  #abort: ((err?: Error) => void) | undefined
+  #resume: (() => void) | undefined
+  #controller: ReadableStreamDefaultController<Uint8Array> | undefined
+  #responded = false
+  /** The body stream is closed, errored or cancelled: nothing more goes into it. */
+  #bodyDone = false
+  #finished = false
+
+  constructor(
+    readonly ctx: RequestContext,
+    readonly member: GroupMember,
+    readonly method: string,
+    readonly side: boolean,
+    readonly resolve: (response: Response) => void,
+    readonly reject: (err: Error) => void,
+  ) {}
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.#abort = abort
   }
-  try {
-    const result = await member.pool.request({ path, method, headers, body })
-    if (ctx.trace !== undefined) ctx.trace.push({ type: 'attempt', attempt: 1, server: member.origin, outcome: `status ${result.statusCode}`, retry: undefined, ...(options.side ? { side: true as const } : {}) })
-    result.body.once('close', done)
-    const responseHeaders = new Headers()
-    for (const [name, value] of Object.entries(result.headers)) {
-      if (value === undefined || isHopByHop(name)) continue
-      for (const v of Array.isArray(value) ? value : [value]) responseHeaders.append(name, v)
+
+  onHeaders(status: number, raw: string[], resume: () => void): boolean {
+    this.#resume = resume
+    const headers = new Headers()
+    const list = stripHopByHop(raw) // throws on an unsupported Transfer-Encoding: onError follows
+    for (let i = 0; i < list.length; i += 2) headers.append(list[i]!, list[i + 1]!)
+    let body: ReadableStream<Uint8Array> | null = null
+    if (!NULL_BODY.has(status) && this.method !== 'HEAD') {
+      body = new ReadableStream<Uint8Array>({
+        start: (controller) => void (this.#controller = controller),
+        pull: () => this.#resume?.(),
+        cancel: () => {
+          this.#bodyDone = true
+          this.#abort?.(codedError('SWITCHYARD_SINK_CLOSED', 'response body cancelled'))
+        },
+      }, new ByteLengthQueuingStrategy({ highWaterMark: BODY_HIGH_WATER_MARK }))
     }
-    const webBody = NULL_BODY.has(result.statusCode) ? null : nodeToWeb(result.body)
-    if (webBody === null) result.body.resume()
-    return new Response(webBody, { status: result.statusCode, headers: responseHeaders })
-  } catch (err) {
-    done()
-    member.state.failures++
+    const response = new Response(body, { status, headers }) // a status Response refuses throws: onError follows
+    if (this.ctx.trace !== undefined) this.#trace(`status ${status}`)
+    this.#responded = true
+    this.resolve(response)
+    return true
+  }
+
+  onData(chunk: Buffer): boolean {
+    const controller = this.#controller
+    if (controller === undefined || this.#bodyDone) return true
+    controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))
+    return (controller.desiredSize ?? 1) > 0
+  }
+
+  onComplete(): void {
+    this.#finish()
+    if (this.#controller !== undefined && !this.#bodyDone) {
+      this.#bodyDone = true
+      this.#controller.close()
+    }
+  }
+
+  onError(err: Error): void {
+    this.#finish()
+    if (this.#responded) {
+      if (this.#controller !== undefined && !this.#bodyDone) {
+        this.#bodyDone = true
+        this.#controller.error(err)
+      }
+      return
+    }
+    this.member.state.failures++
     const failure = classifyUpstreamError(err)
-    if (ctx.trace !== undefined) ctx.trace.push({ type: 'attempt', attempt: 1, server: member.origin, outcome: `failed: ${failure.reason}`, retry: undefined, ...(options.side ? { side: true as const } : {}) })
-    throw new UpstreamFailedError(failure.status, `${failure.reason} (${member.origin})`)
+    if (this.ctx.trace !== undefined) this.#trace(`failed: ${failure.reason}`)
+    this.reject(new UpstreamFailedError(failure.status, `${failure.reason} (${this.member.origin})`))
+  }
+
+  #finish(): void {
+    if (this.#finished) return
+    this.#finished = true
+    this.member.state.inflight--
+  }
+
+  #trace(outcome: string): void {
+    this.ctx.trace!.push({ type: 'attempt', attempt: 1, server: this.member.origin, outcome, retry: undefined, ...(this.side ? { side: true as const } : {}) })
   }
 }
 

@@ -1,11 +1,13 @@
 /**
  * Active HTTP health check of one server: a probe every `interval` (±10% jitter, so the
- * probes of many servers do not fire together), through a small undici Client of its own
- * (probes never queue behind traffic in the group's pool, and a probe's connect tests the
+ * probes of many servers do not fire together), through a one-connection upstream pool of its
+ * own (probes never queue behind traffic in the group's pool, and a probe's connect tests the
  * server's accept path as a new client would). `unhealthyAfter` failures in a row take the
- * server out, `healthyAfter` passes in a row bring it back. Timers are unref'd.
+ * server out, `healthyAfter` passes in a row bring it back. Timers and the idle probe
+ * connection are unref'd.
  */
-import { Client } from 'undici'
+import { UpstreamPool } from '../upstream-client/pool.js'
+import type { UpstreamHandler } from '../upstream-client/types.js'
 import type { ResolvedHealthCheck } from '../upstream/upstream-settings.js'
 import { classifyUpstreamError } from '../forward/upstream-error.js'
 import type { HealthCheck, HealthTransition } from './health-check.js'
@@ -19,21 +21,24 @@ export class HttpHealthCheck implements HealthCheck {
   #fails = 0
   #timer: NodeJS.Timeout | undefined
   #stopped = false
-  #client: Client
-  #inflight: AbortController | undefined
+  readonly #pool: UpstreamPool
+  readonly #headers: string[]
+  #inflight: Probe | undefined
 
   constructor(
     readonly origin: string,
     readonly settings: ResolvedHealthCheck,
     readonly onTransition: HealthTransition,
   ) {
-    this.#client = new Client(origin, {
+    this.#pool = new UpstreamPool(origin, {
+      connections: 1,
       connectTimeout: settings.timeout,
       headersTimeout: settings.timeout,
       bodyTimeout: settings.timeout,
       keepAliveTimeout: Math.max(1000, settings.interval * 2),
-      pipelining: 1,
     })
+    this.#headers = ['user-agent', 'switchyard-health-check']
+    for (const [n, v] of settings.headers) this.#headers.push(n, v)
   }
 
   start(): void {
@@ -44,8 +49,8 @@ export class HttpHealthCheck implements HealthCheck {
   async stop(): Promise<void> {
     this.#stopped = true
     if (this.#timer) clearTimeout(this.#timer)
-    this.#inflight?.abort()
-    await this.#client.destroy().catch(() => {})
+    this.#inflight?.cancel()
+    await this.#pool.destroy()
   }
 
   #schedule(delay: number): void {
@@ -56,20 +61,18 @@ export class HttpHealthCheck implements HealthCheck {
 
   async #probe(): Promise<void> {
     const s = this.settings
-    const controller = new AbortController()
-    this.#inflight = controller
-    const deadline = setTimeout(() => controller.abort(new Error(`probe timeout after ${s.timeout}ms`)), s.timeout)
+    const probe = new Probe()
+    this.#inflight = probe
+    const deadline = setTimeout(() => probe.timeOut(), s.timeout)
     deadline.unref()
     let failure: string
     try {
-      const headers: Record<string, string> = { 'user-agent': 'switchyard-health-check' }
-      for (const [n, v] of s.headers) headers[n] = v
-      const res = await this.#client.request({ path: s.path, method: s.method, headers, signal: controller.signal })
-      failure = checkStatus(s, res.statusCode)
-      if (failure === '' && s.expectBody !== undefined) failure = checkBody(s, await readSome(res.body))
-      else await res.body.dump({ limit: MAX_PROBE_BODY }).catch(() => {})
+      this.#pool.dispatch({ path: s.path, method: s.method, headers: this.#headers, body: null }, probe)
+      const { status, body } = await probe.result
+      failure = checkStatus(s, status)
+      if (failure === '' && s.expectBody !== undefined) failure = checkBody(s, body.toString('utf8'))
     } catch (err) {
-      failure = controller.signal.aborted && !this.#stopped
+      failure = probe.timedOut && !this.#stopped
         ? `no answer within ${s.timeout}ms`
         : classifyUpstreamError(err).reason.replace(/^upstream /, '')
     } finally {
@@ -101,16 +104,67 @@ export class HttpHealthCheck implements HealthCheck {
   }
 }
 
-async function readSome(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<string> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of body) {
-    chunks.push(chunk)
-    size += chunk.length
-    if (size >= MAX_PROBE_BODY) {
-      body.destroy()
-      break
-    }
+/** One probe's exchange: the status and the first MAX_PROBE_BODY bytes of the body. */
+class Probe implements UpstreamHandler {
+  readonly result: Promise<{ status: number; body: Buffer }>
+  timedOut = false
+  #resolve!: (value: { status: number; body: Buffer }) => void
+  #reject!: (err: Error) => void
+  #abort: ((err?: Error) => void) | undefined
+  #status = 0
+  #chunks: Buffer[] = []
+  #size = 0
+  #settled = false
+
+  constructor() {
+    this.result = new Promise((resolve, reject) => {
+      this.#resolve = resolve
+      this.#reject = reject
+    })
   }
-  return Buffer.concat(chunks).subarray(0, MAX_PROBE_BODY).toString('utf8')
+
+  timeOut(): void {
+    this.timedOut = true
+    this.#abort?.(new Error('probe timeout'))
+  }
+
+  cancel(): void {
+    this.#abort?.(new Error('health check stopped'))
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.#abort = abort
+  }
+
+  onHeaders(status: number): boolean {
+    this.#status = status
+    return true
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.#settled) return true
+    this.#chunks.push(chunk)
+    this.#size += chunk.length
+    if (this.#size >= MAX_PROBE_BODY) {
+      this.#settle() // enough to judge: stop reading (the probe connection closes)
+      this.#abort?.(new Error('probe body limit'))
+    }
+    return true
+  }
+
+  onComplete(): void {
+    this.#settle()
+  }
+
+  onError(err: Error): void {
+    if (this.#settled) return
+    this.#settled = true
+    this.#reject(err)
+  }
+
+  #settle(): void {
+    if (this.#settled) return
+    this.#settled = true
+    this.#resolve({ status: this.#status, body: Buffer.concat(this.#chunks).subarray(0, MAX_PROBE_BODY) })
+  }
 }

@@ -8,7 +8,7 @@
  * cached and rebuilt only when `healthEpoch` moved or a time-based change is due (an ejection
  * expiring, a slow-start step), so the common case costs one compare and allocates nothing.
  */
-import type { Pool } from 'undici'
+import type { UpstreamPool } from '../upstream-client/pool.js'
 import type { ResolvedUpstream } from '../resolved-config.js'
 import type { Balancer, PickContext, UpstreamMember } from '../balancer/balancer.js'
 import { createBalancer } from '../balancer/create-balancer.js'
@@ -56,7 +56,7 @@ export class GroupMember implements UpstreamMember {
     readonly origin: string,
     readonly index: number,
     readonly state: ServerState,
-    readonly pool: Pool,
+    readonly pool: UpstreamPool,
     server: ResolvedUpstream['servers'][number],
   ) {
     this.weight = this.configWeight = server.weight

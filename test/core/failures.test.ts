@@ -155,3 +155,38 @@ test('oversized request heads get 431', async (t) => {
   const raw = await rawRequest(proxy.port, `GET / HTTP/1.1\r\nHost: a\r\nX-Big: ${'a'.repeat(10_000)}\r\n\r\n`)
   assert.match(raw, /^HTTP\/1\.1 431 /)
 })
+
+test('an upstream closing a kept-alive connection as the next request arrives: a GET is retried on a new connection, a streamed POST gets 502', async (t) => {
+  // Every connection answers its first request and is dropped at its second, without a byte:
+  // what a server closing an idle connection looks like to a request that crossed the close.
+  const { createServer } = await import('node:net')
+  let connections = 0
+  const server = createServer((socket) => {
+    connections++
+    let seen = 0
+    socket.on('error', () => {})
+    socket.on('data', (c: Buffer) => {
+      if (!c.includes('\r\n\r\n')) return
+      if (seen++ > 0) return void socket.destroy()
+      socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok')
+    })
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  t.after(() => new Promise<void>((r) => server.close(() => r())))
+  const proxy = await startProxy({ upstreams: { b: { servers: [`http://127.0.0.1:${(server.address() as AddressInfo).port}`], keepAlive: { connections: 1 } } }, routes: [{ to: 'b' }] })
+  t.after(() => proxy.close())
+  assert.equal((await http(`${proxy.url}/1`)).status, 200)
+  assert.equal((await http(`${proxy.url}/2`)).status, 200)
+  assert.equal(connections, 2)
+  assert.equal(proxy.log.lines.filter((l) => l.level === 'error').length, 0)
+  const post = await new Promise<number>((resolve, reject) => {
+    const req = httpRequest(`${proxy.url}/3`, { method: 'POST', agent: false }, (res) => {
+      res.resume()
+      resolve(res.statusCode!)
+    })
+    req.on('error', reject)
+    req.end('streamed')
+  })
+  assert.equal(post, 502)
+  assert.match(proxy.log.lines.find((l) => l.level === 'error')!.message, /closed the connection/)
+})

@@ -225,3 +225,28 @@ test('round robin spreads requests across servers in turn', async (t) => {
   for (let i = 0; i < 6; i++) names.push((await http(`${proxy.url}/`)).headers['x-backend'] as string)
   assert.deepEqual(names, ['a', 'b', 'c', 'a', 'b', 'c'])
 })
+
+test('upstream keep-alive: sequential requests share one connection; a chunked upload and a Content-Length one arrive intact', async (t) => {
+  let connections = 0
+  const backend = await echoBackend()
+  backend.server.on('connection', () => connections++)
+  const proxy = await proxyTo(t, backend)
+  for (let i = 0; i < 5; i++) assert.equal((await http(`${proxy.url}/k${i}`)).status, 200)
+  assert.equal(connections, 1)
+  const chunked = await new Promise<Echo>((resolve, reject) => {
+    const req = httpRequest(`${proxy.url}/up`, { method: 'POST', agent: false }, (res) => {
+      let body = ''
+      res.on('data', (c: Buffer) => (body += c.toString()))
+      res.on('end', () => resolve(JSON.parse(body) as Echo))
+    })
+    req.on('error', reject)
+    req.write('one,')
+    setImmediate(() => req.end('two'))
+  })
+  assert.equal(chunked.body, 'one,two')
+  assert.deepEqual(headerValues(chunked.rawHeaders, 'transfer-encoding'), ['chunked'])
+  const sized = JSON.parse((await http(`${proxy.url}/up`, { method: 'PUT', body: 'sized' })).body.toString()) as Echo
+  assert.deepEqual(headerValues(sized.rawHeaders, 'content-length'), ['5'])
+  assert.equal(sized.body, 'sized')
+  assert.equal(connections, 1)
+})

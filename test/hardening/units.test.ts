@@ -43,7 +43,7 @@ test('Connection nominations: the proxy\'s own fields are never stripped; nomina
 })
 
 test('stripHopByHop: plain chunked is dropped quietly; any other Transfer-Encoding throws', () => {
-  const h = (...kv: string[]) => kv.map((s) => Buffer.from(s, 'latin1'))
+  const h = (...kv: string[]) => kv
   assert.deepEqual(stripHopByHop(h('Transfer-Encoding', 'Chunked', 'X-A', '1')), ['X-A', '1'])
   for (const coding of ['gzip', 'gzip, chunked', 'chunked, gzip', 'identity', '']) {
     assert.throws(() => stripHopByHop(h('Transfer-Encoding', coding)), { code: 'SWITCHYARD_BAD_UPSTREAM_RESPONSE' }, coding)

@@ -131,7 +131,7 @@ test('an unsolicited response on an idle upstream connection is not served to th
   assert.equal((await get(proxy, '/fault')).body.toString(), 'first')
   const dropped = new Promise((resolve) => idle.socket.once('close', resolve))
   idle.socket.write(OK('LEAKED'))
-  await dropped // undici drops a connection that talks out of turn
+  await dropped // the pool drops a connection that talks out of turn
   for (let i = 0; i < 2; i++) await stillServing(proxy)
   assert.equal(backend.connections, 2)
 })
@@ -179,11 +179,27 @@ test('103 Early Hints before the final response: the final response arrives inta
   await stillServing(proxy)
 })
 
-test('an unsolicited 100 Continue before the final response is skipped (RFC 9110 §15.2)', { ...T, todo: 'undici 7 client-h1 destroys the socket on any 100 (SocketError "bad response") → 502; needs an undici change or a 100-tolerant parser' }, async (t) => {
-  const { proxy } = await faulty(t, (req) => req.socket.write(`HTTP/1.1 100 Continue\r\n\r\n${OK('final')}`))
+test('an unsolicited 100 Continue before the final response is skipped (RFC 9110 §15.2)', T, async (t) => {
+  const { backend, proxy } = await faulty(t, (req) => req.socket.write(`HTTP/1.1 100 Continue\r\n\r\n${OK('final')}`))
   const res = await get(proxy, '/fault')
   assert.equal(res.status, 200)
   assert.equal(res.body.toString(), 'final')
+  assert.doesNotMatch(res.head, /100 Continue/)
+  // Also when the 100 and the final response arrive in separate reads, and on a reused connection.
+  await stillServing(proxy)
+  const split = await rawBackend((req) => {
+    if (!req.line.includes(' /fault')) return okReply(req)
+    req.socket.write('HTTP/1.1 100 Continue\r\n\r\n')
+    setImmediate(() => req.socket.write(OK('later')))
+  })
+  const proxy2 = await proxyFor(t, split, { keepAlive: { connections: 1 } })
+  await stillServing(proxy2)
+  const res2 = await get(proxy2, '/fault')
+  assert.equal(res2.status, 200)
+  assert.equal(res2.body.toString(), 'later')
+  await stillServing(proxy2)
+  assert.equal(split.connections, 1)
+  assert.equal(backend.connections, 1)
 })
 
 test('101 without an upgrade request → 502, the client connection is not hijacked', T, async (t) => {

@@ -1,0 +1,39 @@
+/** The upstream client's contract with its callers (the forwarder, `ctx.forward()`, health checks). */
+import type { Readable } from 'node:stream'
+
+export interface UpstreamRequest {
+  /** Origin-form target (`/path?query`). */
+  path: string
+  method: string
+  /**
+   * Flat [name, value, …]. `Host` here replaces the pool's; `Content-Length` declares the length
+   * of a streamed body; other framing and connection fields are ignored (the client owns them).
+   */
+  headers: readonly string[]
+  /**
+   * null: no body. A Buffer: sent with Content-Length (it can be sent again, so a stale
+   * keep-alive connection is retried). A Readable: streamed with backpressure, with the
+   * declared Content-Length (enforced) or else chunked.
+   */
+  body: Buffer | Readable | null
+}
+
+/**
+ * One request's callbacks. Exactly one of onComplete/onError ends it; nothing is called after.
+ * Callbacks may run synchronously inside `dispatch` (onConnect always does; onError does for
+ * an invalid request or a closed pool).
+ */
+export interface UpstreamHandler {
+  /** Called once, first. `abort(err)` ends the request with onError(err), wherever it is (queued, connecting, streaming). */
+  onConnect(abort: (err?: Error) => void): void
+  /**
+   * The final response head (1xx interim responses are skipped): [name, value, …] as latin1
+   * strings, repeated fields separate, the array is the handler's. Return false to pause the
+   * body until `resume()` is called.
+   */
+  onHeaders(statusCode: number, headers: string[], resume: () => void): boolean
+  /** A body chunk (only valid during the call unless kept). Return false to pause reading from the upstream. */
+  onData(chunk: Buffer): boolean
+  onComplete(): void
+  onError(err: Error): void
+}
