@@ -1,6 +1,7 @@
 /** Responses the proxy writes itself: errors, redirects, `respond` routes. */
 import type { RequestContext } from './context.js'
 import { STATUS_CODES } from 'node:http'
+import { ResponseCapture } from './pipeline/response-capture.js'
 
 export function sendText(ctx: RequestContext, status: number, text: string, extra?: string[]): void {
   const body = Buffer.from(`${text}\n`)
@@ -12,6 +13,8 @@ export function sendText(ctx: RequestContext, status: number, text: string, extr
 export function sendError(ctx: RequestContext, status: number, reason: string, extra?: string[]): void {
   ctx.error = reason
   if (ctx.res.headersSent || ctx.res.destroyed) return void ctx.res.destroy()
+  // A hooked route capturing this answer (pipeline/response-capture.ts): its onError hooks decide.
+  if (ctx.res instanceof ResponseCapture) return ctx.res.fail(status, reason, extra)
   sendText(ctx, status, `${status} ${STATUS_CODES[status] ?? ''}`.trim(), extra)
 }
 

@@ -1,6 +1,7 @@
 // The default primary cache key (RFC 9111 §2): method + target URI. HEAD shares the GET key so
 // a stored GET answers HEAD (RFC 9110 §9.3.2). The path must already be canonical (runtime's one
 // canonicalization function), so equivalent targets share a key.
+import { memoize } from './memo.js'
 
 export interface CacheKeyParts {
   method: string
@@ -27,12 +28,28 @@ function splitHostPort(host: string): [string, string | undefined] {
 /** e.g. `GET https://example.com:443/a/b?x=1`. */
 export function defaultCacheKey(p: CacheKeyParts): string {
   const method = p.method.toUpperCase() === 'HEAD' ? 'GET' : p.method.toUpperCase()
-  const scheme = p.scheme.toLowerCase().replace(/:$/, '')
-  const [name, hostPort] = splitHostPort(p.host.trim().toLowerCase())
+  return `${keyOrigin(method, p.scheme, p.host, p.port)}${p.path || '/'}${p.query ? `?${p.query}` : ''}`
+}
+
+/** `GET http://host:port`: the part of a key before the path. */
+function keyOrigin(method: string, rawScheme: string, rawHost: string, rawPort: number | string | undefined): string {
+  const scheme = rawScheme.toLowerCase().replace(/:$/, '')
+  const [name, hostPort] = splitHostPort(rawHost.trim().toLowerCase())
   const host = name.endsWith('.') ? name.slice(0, -1) : name
-  const port = String(p.port ?? hostPort ?? DEFAULT_PORTS[scheme] ?? '')
-  const query = p.query ? `?${p.query}` : ''
-  return `${method} ${scheme}://${host}:${port}${p.path || '/'}${query}`
+  const port = String(rawPort ?? hostPort ?? DEFAULT_PORTS[scheme] ?? '')
+  return `${method} ${scheme}://${host}:${port}`
+}
+
+const httpGetOrigin = memoize(256, (host: string) => keyOrigin('GET', 'http', host, undefined))
+const httpsGetOrigin = memoize(256, (host: string) => keyOrigin('GET', 'https', host, undefined))
+
+/**
+ * `defaultCacheKey` of a GET (or HEAD) with this scheme (https only behind a trusted proxy that
+ * says so) and Host header value: what the proxy computes for every request on a caching route,
+ * with the per-host part parsed once per host.
+ */
+export function httpGetKey(host: string, path: string, query: string, scheme: 'http' | 'https' = 'http'): string {
+  return `${(scheme === 'http' ? httpGetOrigin : httpsGetOrigin)(host)}${path || '/'}${query ? `?${query}` : ''}`
 }
 
 /**

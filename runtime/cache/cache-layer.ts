@@ -12,6 +12,11 @@
 //
 // Every response of a caching route carries Cache-Status (RFC 9211). The store never fails a
 // request: a store that is down reads as a miss and refuses writes (pass-through).
+//
+// A hit on a store that answers synchronously (memory: `getNow`, `bodyNow`) is served within
+// `handle`, with facts about the stored response parsed once per entry (entry-facts.ts) and its
+// header lines flattened once (serve-entry.ts). A hooked route passes CacheUpstreamHooks
+// (upstream-hooks.ts): every exchange the layer has with the upstream runs through them.
 import type { RequestContext } from '../context.js'
 import type { ResolvedConfig, ResolvedRoute } from '../resolved-config.js'
 import type { RuntimeLog } from '../log.js'
@@ -25,12 +30,20 @@ import { detachedContext, ReportingSink } from './detached-context.js'
 import { StoreRegistry } from './store-registry.js'
 import { collectBody, writeNotModified, writeStored } from './serve-entry.js'
 import {
-  ageHeaderValue, cacheKeyForUrl, cacheStatus, currentAge, decide, defaultCacheKey, freshen, freshnessLifetime,
+  ageHeaderValue, cacheKeyForUrl, cacheStatus, currentAge, decide, freshen, freshnessLifetime, hitStatus, httpGetKey,
   invalidationUris, isNotModified, isStorable, isUnsafeMethod, selectForUpdate, type CacheDecision, type CacheOptions,
   type CacheStatusParams, type FieldList, type ForwardReason, type HeaderMap, type RequestLike,
 } from './policy.js'
 import type { CacheStore, StoredEntry } from './store.js'
+import { HookedExchangeSink, type CacheUpstreamHooks } from './upstream-hooks.js'
 import type { CacheKeyRequest } from '../../src/config/types.js'
+
+/** Where a request's upstream exchanges go: the group, the path sent, and a hooked route's hooks. */
+interface Upstream {
+  group: UpstreamGroup
+  path: string
+  hooks: CacheUpstreamHooks | undefined
+}
 
 /** Per route: its options as the policy wants them, and its store. */
 interface RouteCache {
@@ -41,12 +54,11 @@ interface RouteCache {
   store: CacheStore
 }
 
-/** What can be served: a stored entry, or one just refreshed by a 304 (body of the old view). */
+/** What can be served: a stored entry, or one just refreshed by a 304 (served with the old entry's body). */
 interface Servable {
-  status: number
-  headers: FieldList
-  responseTime: number
-  body: StoredEntry['body']
+  readonly status: number
+  readonly headers: FieldList
+  readonly responseTime: number
 }
 
 type Revalidate = Extract<CacheDecision<StoredEntry>, { kind: 'revalidate' }>
@@ -116,86 +128,127 @@ export class CacheLayer {
     await this.stores.closeAll()
   }
 
-  /** Entry point from the router for a forwarding route with `cache`. */
-  handle(ctx: RequestContext, group: UpstreamGroup, path: string): void {
+  /**
+   * Entry point from the router for a forwarding route with `cache`. With a store that answers
+   * synchronously (memory), a hit is served before this returns: no promise, no Web object.
+   */
+  handle(ctx: RequestContext, group: UpstreamGroup, path: string, hooks?: CacheUpstreamHooks): void {
     const rc = this.#routes.get(ctx.route!)!
-    this.#handle(ctx, group, path, rc).catch((err: unknown) => {
-      this.#log.error(`cache layer error: ${(err as Error).stack ?? String(err)}`, { route: ctx.route?.name, target: ctx.target })
-      if (!ctx.res.headersSent) sendError(ctx, 500, 'internal error in the cache layer')
-      else ctx.res.destroy()
-    })
+    try {
+      this.#lookup(ctx, { group, path, hooks }, rc)
+    } catch (err) {
+      this.#failed(ctx, err)
+    }
   }
 
-  async #handle(ctx: RequestContext, group: UpstreamGroup, path: string, rc: RouteCache): Promise<void> {
+  #failed(ctx: RequestContext, err: unknown): void {
+    this.#log.error(`cache layer error: ${(err as Error)?.stack ?? String(err)}`, { route: ctx.route?.name, target: ctx.target })
+    if (!ctx.res.headersSent) sendError(ctx, 500, 'internal error in the cache layer')
+    else ctx.res.destroy()
+  }
+
+  /** Work that finishes later: its failure answers 500 like a synchronous one. */
+  #track(ctx: RequestContext, work: Promise<unknown>): void {
+    work.catch((err: unknown) => this.#failed(ctx, err))
+  }
+
+  #lookup(ctx: RequestContext, up: Upstream, rc: RouteCache): void {
     const method = ctx.method
     if ((method !== 'GET' && method !== 'HEAD') || !rc.cfg.methods.includes(method)) {
       const invalidate = isUnsafeMethod(method) ? this.#invalidator(ctx, rc) : undefined
-      return this.#pass(ctx, group, path, rc, cacheStatus({ fwd: 'method' }), invalidate)
+      return this.#pass(ctx, up, rc, cacheStatus({ fwd: 'method' }), invalidate)
     }
     // Ranges pass through uncached (documented choice): the upstream answers 206 itself.
-    if (ctx.header('range') !== undefined) return this.#pass(ctx, group, path, rc, cacheStatus({ fwd: 'bypass', detail: 'range' }))
+    if (requestField(ctx, 'range') !== undefined) return this.#pass(ctx, up, rc, cacheStatus({ fwd: 'bypass', detail: 'range' }))
     let key: string
     try {
-      key = rc.cfg.key ? rc.cfg.key(keyRequest(ctx)) : defaultCacheKey({ method: 'GET', scheme: 'http', host: ctx.hostHeader, path: ctx.path, query: ctx.query })
+      key = rc.cfg.key ? rc.cfg.key(keyRequest(ctx)) : httpGetKey(ctx.hostHeader, ctx.path, ctx.query, ctx.proto)
       if (typeof key !== 'string') throw new TypeError(`cache.key returned ${typeof key}, not a string`)
     } catch (err) {
       this.#log.error(`cache key function failed: ${(err as Error).message}; passing the request through`, { route: rc.route.name })
-      return this.#pass(ctx, group, path, rc, cacheStatus({ fwd: 'bypass', detail: 'key-error' }))
+      return this.#pass(ctx, up, rc, cacheStatus({ fwd: 'bypass', detail: 'key-error' }))
     }
-    const req: RequestLike = { method, headers: ctx.req.headers as HeaderMap }
-    const healthy = rc.store.isHealthy()
-    const entries = healthy ? await rc.store.get(key) : undefined
-    if (ctx.res.destroyed) return
+    const req: RequestLike = { method, headers: requestHeaders(ctx) }
+    const store = rc.store
+    if (!store.isHealthy()) return this.#decided(ctx, up, rc, key, req, undefined, false)
+    if (store.getNow !== undefined) return this.#decided(ctx, up, rc, key, req, store.getNow(key), true)
+    this.#track(ctx, store.get(key).then((entries) => this.#decided(ctx, up, rc, key, req, entries, true)))
+  }
+
+  #decided(
+    ctx: RequestContext, up: Upstream, rc: RouteCache, key: string, req: RequestLike,
+    entries: readonly StoredEntry[] | undefined, healthy: boolean,
+  ): void {
+    if (ctx.res.destroyed) return // the client left (while hooks or the store took their time)
     const d = decide(req, entries, this.now(), rc.options)
     if (ctx.trace !== undefined) {
       ctx.trace.push({ type: 'cache', decision: d.kind, key, detail: healthy ? ('fwd' in d ? `fwd=${String(d.fwd)}` : undefined) : 'store unhealthy' })
     }
     switch (d.kind) {
       case 'fresh':
-      case 'stale':
-        if (await this.#serve(ctx, rc, req, d.entry, d.ageMs, { hit: true, ttlMs: d.ttlMs })) return
-        return this.#miss(ctx, group, path, rc, key, 'miss', false)
+      case 'stale': {
+        const served = this.#serve(ctx, rc, req, d.entry, d.entry, d.ageMs, hitStatus(d.ttlMs))
+        if (served === true) return
+        if (served === false) return this.#track(ctx, this.#miss(ctx, up, rc, key, req, 'miss', false))
+        return this.#track(ctx, served.then((ok) => (ok ? undefined : this.#miss(ctx, up, rc, key, req, 'miss', false))))
+      }
       case 'stale-while-revalidate':
-        if (!(await this.#serve(ctx, rc, req, d.entry, d.ageMs, { hit: true, ttlMs: d.ttlMs, detail: 'stale-while-revalidate' }))) {
-          return this.#miss(ctx, group, path, rc, key, 'miss', false)
-        }
-        return this.#refresh(ctx, group, path, rc, key, d)
+        return this.#track(ctx, (async () => {
+          const member = cacheStatus({ hit: true, ttlMs: d.ttlMs, detail: 'stale-while-revalidate' })
+          if (!(await this.#serve(ctx, rc, req, d.entry, d.entry, d.ageMs, member))) return this.#miss(ctx, up, rc, key, req, 'miss', false)
+          this.#refresh(ctx, up, rc, key, req, d)
+        })())
       case 'revalidate':
-        return this.#revalidate(ctx, group, path, rc, key, req, d)
+        return this.#revalidate(ctx, up, rc, key, req, d)
       case 'only-if-cached':
         return sendText(ctx, 504, '504 Gateway Timeout: not in cache (only-if-cached)', ['cache-status', cacheStatus({ detail: 'only-if-cached' })])
       case 'miss':
-        return this.#miss(ctx, group, path, rc, key, d.fwd, healthy)
+        return this.#track(ctx, this.#miss(ctx, up, rc, key, req, d.fwd, healthy))
     }
   }
 
-  /** Serves a stored response; false (nothing sent) when its body has vanished meanwhile. */
-  async #serve(ctx: RequestContext, rc: RouteCache, req: RequestLike, entry: Servable, ageMs: number, status: CacheStatusParams): Promise<boolean> {
-    const member = cacheStatus(status)
+  /**
+   * Serves a stored response (`entry`'s status and lines, `bodyOf`'s body): true when sent, false
+   * (nothing sent) when the body has vanished meanwhile. Synchronous for stores with `bodyNow`;
+   * a promise for stores whose bodies take I/O.
+   */
+  #serve(
+    ctx: RequestContext, rc: RouteCache, req: RequestLike, entry: Servable, bodyOf: StoredEntry, ageMs: number, member: string,
+  ): boolean | Promise<boolean> {
     const age = ageHeaderValue(ageMs)
-    if (isNotModified(req, entry)) {
+    const h = req.headers as HeaderMap
+    if ((h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined) && isNotModified(req, entry)) {
       writeNotModified(ctx, rc.route.responseHeaders, entry.headers, age, member)
       return true
     }
-    let body: Buffer | undefined
-    if (ctx.method !== 'HEAD') {
-      const it = await entry.body()
-      body = it && (await collectBody(it))
-      if (body === undefined) return false
+    if (ctx.method === 'HEAD') {
+      writeStored(ctx, rc.route.responseHeaders, entry.status, entry.headers, undefined, age, member)
+      return true
     }
+    if (bodyOf.bodyNow === undefined) return this.#serveLater(ctx, rc, entry, bodyOf, age, member)
+    const body = bodyOf.bodyNow()
+    if (body === undefined) return false
     writeStored(ctx, rc.route.responseHeaders, entry.status, entry.headers, body, age, member)
     return true
   }
 
-  #target(rc: RouteCache, key: string, ctx: RequestContext): StoreTarget {
+  async #serveLater(ctx: RequestContext, rc: RouteCache, entry: Servable, bodyOf: StoredEntry, age: string, member: string): Promise<boolean> {
+    const it = await bodyOf.body()
+    const body = it && (await collectBody(it))
+    if (body === undefined) return false
+    writeStored(ctx, rc.route.responseHeaders, entry.status, entry.headers, body, age, member)
+    return true
+  }
+
+  #target(rc: RouteCache, key: string, req: RequestLike): StoreTarget {
     return {
-      store: rc.store, key, req: { method: 'GET', headers: ctx.req.headers as HeaderMap }, options: rc.options, optionsNoTtl: rc.optionsNoTtl,
+      store: rc.store, key, req: { method: 'GET', headers: req.headers }, options: rc.options, optionsNoTtl: rc.optionsNoTtl,
       tags: rc.cfg.tags, maxObjectSize: rc.cfg.maxObjectSize, now: this.now,
     }
   }
 
   /** A miss: coalesced with an identical miss in flight, else forwarded and stored on the way. */
-  async #miss(ctx: RequestContext, group: UpstreamGroup, path: string, rc: RouteCache, key: string, fwd: ForwardReason, coalesce: boolean): Promise<void> {
+  async #miss(ctx: RequestContext, up: Upstream, rc: RouteCache, key: string, req: RequestLike, fwd: ForwardReason, coalesce: boolean): Promise<void> {
     let release: (stored: boolean, unstorable: boolean) => void = () => {}
     if (coalesce && this.#coalescer.shouldCoalesce(key)) {
       const waiting = this.#coalescer.waitFor(key)
@@ -204,10 +257,9 @@ export class CacheLayer {
         await waiting
         this.#waiting--
         if (ctx.res.destroyed) return
-        const req: RequestLike = { method: ctx.method, headers: ctx.req.headers as HeaderMap }
         const d = decide(req, await rc.store.get(key), this.now(), rc.options)
         if ((d.kind === 'fresh' || d.kind === 'stale') &&
-          (await this.#serve(ctx, rc, req, d.entry, d.ageMs, { fwd, collapsed: true, ttlMs: d.ttlMs }))) return
+          (await this.#serve(ctx, rc, req, d.entry, d.entry, d.ageMs, cacheStatus({ fwd, collapsed: true, ttlMs: d.ttlMs })))) return
         // Not stored (or not reusable for this request): go upstream ourselves, uncoalesced.
       } else {
         const unlock = this.#coalescer.lead(key)
@@ -217,15 +269,16 @@ export class CacheLayer {
         }
       }
     }
-    const sink = new TeeSink(ctx, rc.route.responseHeaders, this.#target(rc, key, ctx), fwd, this.now(), release)
-    this.#forward(ctx, group, path, sink, true, undefined)
+    const sink = new TeeSink(ctx, rc.route.responseHeaders, this.#target(rc, key, req), fwd, this.now(), release)
+    this.#forward(ctx, up, sink, true, undefined)
   }
 
-  #revalidate(ctx: RequestContext, group: UpstreamGroup, path: string, rc: RouteCache, key: string, req: RequestLike, d: Revalidate): void {
+  #revalidate(ctx: RequestContext, up: Upstream, rc: RouteCache, key: string, req: RequestLike, d: Revalidate): void {
     const requestTime = this.now()
     let mode: 'wait' | 'freshen' | 'stale' | 'pass' = 'wait'
     let tee: TeeSink | undefined
     let notModified: FieldList = []
+    let vetoed = false
     const serveStale = (fwdStatus: number | undefined, why: string): void => {
       mode = 'stale'
       ctx.error = undefined
@@ -233,9 +286,9 @@ export class CacheLayer {
       const ageMs = currentAge(d.entry, this.now())
       const ttlMs = freshnessLifetime(d.entry, d.entry.responseTime, rc.options).lifetime - ageMs
       const params: CacheStatusParams = { fwd: d.fwd, ttlMs, detail: 'stale-if-error', ...(fwdStatus !== undefined ? { fwdStatus } : {}) }
-      void this.#serve(ctx, rc, req, d.entry, ageMs, params).then((ok) => {
+      this.#track(ctx, Promise.resolve(this.#serve(ctx, rc, req, d.entry, d.entry, ageMs, cacheStatus(params))).then((ok) => {
         if (!ok) sendError(ctx, fwdStatus ?? 502, why, ['cache-status', cacheStatus({ fwd: d.fwd })])
-      })
+      }))
     }
     const sink: CacheSink = {
       head: (status, headers, resume) => {
@@ -249,13 +302,14 @@ export class CacheLayer {
           return true
         }
         mode = 'pass'
-        tee = new TeeSink(ctx, rc.route.responseHeaders, this.#target(rc, key, ctx), d.fwd, requestTime, () => {})
+        tee = new TeeSink(ctx, rc.route.responseHeaders, this.#target(rc, key, req), d.fwd, requestTime, () => {})
+        if (vetoed) tee.veto()
         return tee.head(status, headers, resume)
       },
       data: (chunk) => (mode === 'pass' ? tee!.data(chunk) : true),
       end: () => {
         if (mode === 'pass') return tee!.end()
-        if (mode === 'freshen') void this.#afterNotModified(ctx, group, path, rc, key, req, d, notModified, requestTime)
+        if (mode === 'freshen') this.#track(ctx, this.#afterNotModified(ctx, up, rc, key, req, d, notModified, requestTime, vetoed))
       },
       error: (failure, started) => sink.fail(failure.status, failure.reason, started),
       fail: (status, reason, started) => {
@@ -266,16 +320,18 @@ export class CacheLayer {
         sendError(ctx, status, reason, ['cache-status', cacheStatus({ fwd: d.fwd })])
       },
       abort: () => tee?.abort(),
+      veto: () => void (vetoed = true),
     }
-    this.#forward(ctx, group, path, sink, true, d.conditionalHeaders)
+    this.#forward(ctx, up, sink, true, d.conditionalHeaders)
   }
 
   /** A 304 answered our validation: freshen the stored entries, serve the one asked for. */
   async #afterNotModified(
-    ctx: RequestContext, group: UpstreamGroup, path: string, rc: RouteCache, key: string, req: RequestLike, d: Revalidate,
-    notModified: FieldList, requestTime: number,
+    ctx: RequestContext, up: Upstream, rc: RouteCache, key: string, req: RequestLike, d: Revalidate,
+    notModified: FieldList, requestTime: number, vetoed: boolean,
   ): Promise<void> {
-    const mine = await this.#freshen(rc, key, d.entry, notModified, requestTime)
+    // A hook's veto: the 304 refreshes what this client gets, not what is stored.
+    const mine = vetoed ? this.#refreshed(rc, d.entry, notModified, requestTime) : await this.#freshen(rc, key, d.entry, notModified, requestTime)
     if (ctx.res.destroyed) return
     if (!mine) {
       // The 304 did not match what we hold: it answers the client's own conditional.
@@ -283,9 +339,9 @@ export class CacheLayer {
     }
     const ageMs = currentAge(mine, this.now())
     const ttlMs = freshnessLifetime(mine, mine.responseTime, rc.options).lifetime - ageMs
-    const servable: Servable = { status: mine.status, headers: mine.headers, responseTime: mine.responseTime, body: d.entry.body }
-    if (await this.#serve(ctx, rc, req, servable, ageMs, { fwd: d.fwd, fwdStatus: 304, ttlMs, stored: true })) return
-    return this.#miss(ctx, group, path, rc, key, 'miss', false)
+    const member = cacheStatus({ fwd: d.fwd, fwdStatus: 304, ttlMs, ...(vetoed ? { detail: 'vetoed' } : { stored: true }) })
+    if (await this.#serve(ctx, rc, req, mine, d.entry, ageMs, member)) return
+    return this.#miss(ctx, up, rc, key, req, 'miss', false)
   }
 
   /** §4.3.4: update every stored response the 304 selects; returns the refreshed `validated`. */
@@ -303,32 +359,40 @@ export class CacheLayer {
     return mine
   }
 
+  /** `validated` refreshed by a 304 without storing it (undefined when the 304 does not select it). */
+  #refreshed(rc: RouteCache, validated: StoredEntry, notModified: FieldList, requestTime: number) {
+    if (selectForUpdate([validated], notModified, validated).length === 0) return undefined
+    return freshen(validated, notModified, { requestTime, responseTime: this.now() }, rc.options)
+  }
+
   /** stale-while-revalidate: one background refresh per stored variant at a time. */
-  #refresh(ctx: RequestContext, group: UpstreamGroup, path: string, rc: RouteCache, key: string, d: Reusable & { conditionalHeaders: Record<string, string> }): void {
+  #refresh(
+    ctx: RequestContext, up: Upstream, rc: RouteCache, key: string, req: RequestLike, d: Reusable & { conditionalHeaders: Record<string, string> },
+  ): void {
     const id = `${key}\u0000${d.entry.variantKey}`
     if (this.#refreshing.has(id)) return
     const requestTime = this.now()
     const done = new Promise<void>((resolve) => {
       const sink = new StoreSink(
-        this.#target(rc, key, ctx), requestTime,
+        this.#target(rc, key, req), requestTime,
         (notModified) => this.#freshen(rc, key, d.entry, notModified, requestTime),
         () => rc.store.delete(key, d.entry.variantKey),
         resolve,
       )
-      this.#forward(ctx, group, path, sink, false, d.conditionalHeaders)
+      this.#forward(ctx, up, sink, false, d.conditionalHeaders)
     }).finally(() => this.#refreshing.delete(id))
     this.#refreshing.set(id, done)
   }
 
-  #pass(ctx: RequestContext, group: UpstreamGroup, path: string, rc: RouteCache, member: string, invalidate?: (status: number, headers: FieldList) => Promise<unknown>): void {
+  #pass(ctx: RequestContext, up: Upstream, rc: RouteCache, member: string, invalidate?: (status: number, headers: FieldList) => Promise<unknown>): void {
     if (ctx.trace !== undefined) ctx.trace.push({ type: 'cache', decision: 'pass', key: undefined, detail: member })
-    this.#forward(ctx, group, path, new PassSink(ctx, rc.route.responseHeaders, member, invalidate), true, undefined, ctx.method)
+    this.#forward(ctx, up, new PassSink(ctx, rc.route.responseHeaders, member, invalidate), true, undefined, ctx.method)
   }
 
   /** RFC 9111 §4.4: after a successful unsafe request, drop what the target URI (and friends) had stored. */
   #invalidator(ctx: RequestContext, rc: RouteCache) {
     return async (status: number, headers: FieldList): Promise<void> => {
-      const url = `http://${ctx.hostHeader || 'localhost'}${ctx.target}`
+      const url = `${ctx.proto}://${ctx.hostHeader || 'localhost'}${ctx.target}`
       const uris = invalidationUris({ method: ctx.method, url }, { status, headers })
       await Promise.all(uris.map((u) => {
         try {
@@ -342,22 +406,41 @@ export class CacheLayer {
 
   /**
    * Forwards through a detached context (see detached-context.ts), so that every outcome — including
-   * "no server available" — reaches `sink`. `attach` ties the exchange to the client's lifetime.
+   * "no server available" — reaches `sink`. `attach` ties the exchange to the client's lifetime;
+   * without it (a background refresh) nobody waits for the answer. A hooked route's upstream
+   * hooks see the request first and the response head before `target` does.
    */
   #forward(
-    ctx: RequestContext, group: UpstreamGroup, path: string, target: CacheSink, attach: boolean,
+    ctx: RequestContext, up: Upstream, target: CacheSink, attach: boolean,
     conditional: Record<string, string> | undefined, method = 'GET',
   ): void {
     const view = detachedContext(ctx, () => sink.fail(503, view.error ?? 'no server available', false))
-    const sink: CacheSink = attach ? new ReportingSink(ctx, view, target) : target
+    let sink: CacheSink = attach ? new ReportingSink(ctx, view, target) : target
+    const hooks = up.hooks
+    if (hooks !== undefined) sink = new HookedExchangeSink(sink, hooks, !attach, () => view.onClientAbort?.())
+    let gone = false
     if (attach) {
       ctx.onClientAbort = () => {
+        gone = true
         view.onClientAbort?.()
         sink.abort()
       }
     }
-    const setHeaders = conditional ? Object.entries(conditional) : undefined
-    forwardRequest(view, group, path, this.#log, { sink, method, ...(setHeaders && setHeaders.length > 0 ? { setHeaders } : {}) })
+    const setHeaders = conditional ? Object.entries(conditional) : []
+    if (hooks === undefined) {
+      return forwardRequest(view, up.group, up.path, this.#log, { sink, method, ...(setHeaders.length > 0 ? { setHeaders } : {}) })
+    }
+    hooks.request({ method, path: up.path, setHeaders }, !attach).then((out) => {
+      if (gone) return
+      forwardRequest(view, up.group, out.path, this.#log, {
+        sink,
+        method: out.method,
+        ...(out.setHeaders.length > 0 ? { setHeaders: out.setHeaders } : {}),
+        ...(out.rawHeaders !== undefined ? { rawHeaders: out.rawHeaders } : {}),
+        ...(out.body !== undefined ? { body: out.body } : {}),
+        ...(out.server !== undefined ? { server: out.server } : {}),
+      })
+    }, () => sink.abort()) // a hook failed: its side has answered the client
   }
 }
 
@@ -374,11 +457,31 @@ function pairsOf(flat: readonly string[]): [string, string][] {
 function keyRequest(ctx: RequestContext): CacheKeyRequest {
   return {
     method: 'GET',
-    scheme: 'http',
+    scheme: ctx.proto,
     host: ctx.hostHeader,
     path: ctx.path,
     query: ctx.query,
     params: ctx.params,
-    header: (name) => ctx.header(name.toLowerCase()),
+    header: (name) => requestField(ctx, name.toLowerCase()),
   }
+}
+
+/**
+ * The request's fields as the cache sees them (directives, Vary, conditionals): the client's —
+ * or, once hooks have looked at them (`ctx.headers` in onRequest), the hooks' version, changes
+ * included, which is also what goes upstream.
+ */
+function requestHeaders(ctx: RequestContext): HeaderMap {
+  const hooks = ctx.hooks
+  if (hooks === undefined || !hooks.headersTouched) return ctx.req.headers as HeaderMap
+  const out: Record<string, string> = {}
+  for (const [name, value] of hooks.headers) out[name] = value
+  return out
+}
+
+/** One request field (lowercase name), as `requestHeaders` sees it: the first line of it. */
+function requestField(ctx: RequestContext, name: string): string | undefined {
+  const hooks = ctx.hooks
+  if (hooks === undefined || !hooks.headersTouched) return ctx.header(name)
+  return hooks.headers.get(name) ?? undefined
 }

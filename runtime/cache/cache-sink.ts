@@ -3,6 +3,9 @@
 // - PassSink: streams to the client untouched but for Cache-Status; after a successful unsafe
 //   request it invalidates the target URI (and same-origin Location / Content-Location) first.
 // - StoreSink: no client (background refresh): stores, or freshens on 304.
+// A route's onUpstreamResponse hook may veto storing (`cacheable = false`): the sink is told
+// before the head arrives (`veto`) and then leaves the store alone — nothing put, refreshed or
+// deleted — while the client still gets the response.
 import type { RequestContext } from '../context.js'
 import type { ResolvedHeaderRules } from '../resolved-config.js'
 import type { ResponseSink } from '../forward/response-sink.js'
@@ -22,7 +25,12 @@ import { toPairs } from './serve-entry.js'
 export interface CacheSink extends ResponseSink {
   fail(status: number, reason: string, started: boolean): void
   abort(): void
+  /** Hooks vetoed storing the response whose head comes next: do not touch the store for it. */
+  veto?(): void
 }
+
+/** Why a response is not stored: the policy's reason, or a hook's veto. Doubles as a Cache-Status detail. */
+export type NotStoredReason = NotStorableReason | 'vetoed'
 
 /** Where and how a response is stored. */
 export interface StoreTarget {
@@ -51,8 +59,12 @@ export function responseTags(headers: FieldList): string[] {
  * `done(stored)` is called exactly once, when the store has the entry or never will.
  */
 export function startStore(
-  t: StoreTarget, status: number, headers: FieldList, requestTime: number, done: (stored: boolean) => void,
-): BodyBranch | NotStorableReason {
+  t: StoreTarget, status: number, headers: FieldList, requestTime: number, done: (stored: boolean) => void, vetoed = false,
+): BodyBranch | NotStoredReason {
+  if (vetoed) {
+    done(false)
+    return 'vetoed'
+  }
   const res = { status, headers }
   const options = HEURISTIC_STATUSES.has(status) ? t.options : t.optionsNoTtl
   const s = isStorable(t.req, res, options)
@@ -105,12 +117,17 @@ export class TeeSink implements CacheSink {
   }
 
   #unstorable = false
+  #vetoed = false
+
+  veto(): void {
+    this.#vetoed = true
+  }
 
   head(status: number, headers: string[], resume: () => void): boolean {
     const started = startStore(this.target, status, toPairs(headers), this.requestTime, (stored) => {
       if (this.#branch === undefined && !stored) this.#unstorable = true
       this.#done(stored)
-    })
+    }, this.#vetoed)
     this.#branch = typeof started === 'string' ? undefined : started
     const detail = typeof started === 'string' ? started : undefined
     headers.push('cache-status', cacheStatus({ fwd: this.fwd, fwdStatus: status, stored: this.#branch !== undefined, ...(detail ? { detail } : {}) }))
@@ -195,6 +212,7 @@ export class StoreSink implements CacheSink {
   /** Work to wait for before `done` (dropping an entry that became unstorable). */
   #pending: Promise<unknown> | undefined
   #finished = false
+  #vetoed = false
 
   constructor(
     readonly target: StoreTarget,
@@ -210,7 +228,12 @@ export class StoreSink implements CacheSink {
     this.done()
   }
 
+  veto(): void {
+    this.#vetoed = true
+  }
+
   head(status: number, headers: string[]): boolean {
+    if (this.#vetoed) return true // passed over: the stale entry stays as it is
     const pairs = toPairs(headers)
     if (status === 304) this.#notModified = pairs
     else if (status < 500) {

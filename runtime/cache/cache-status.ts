@@ -48,6 +48,13 @@ export function cacheStatus(p: CacheStatusParams, name: string = CACHE_NAME): st
   return parts.join('; ')
 }
 
+const HIT_TTL = `${CACHE_NAME}; hit; ttl=`
+
+/** `cacheStatus({ hit: true, ttlMs })`, without building it piece by piece: every hit sends one. */
+export function hitStatus(ttlMs: number): string {
+  return HIT_TTL + Math.floor(ttlMs / 1000)
+}
+
 /** The field value with `member` appended to what upstream caches already wrote. */
 export function appendCacheStatus(existing: string | readonly string[] | undefined, member: string): string {
   const prior = (typeof existing === 'string' ? [existing] : existing ?? []).map((s) => s.trim()).filter((s) => s !== '')

@@ -27,12 +27,24 @@ export function detachedContext(ctx: RequestContext, onDirectAnswer: () => void)
     end() {},
     on() {},
   } as unknown as ServerResponse
+  return derivedContext(ctx, res)
+}
+
+/**
+ * A second RequestContext over the same request that answers through `res`: what the request
+ * looks like after routing and hooks (host, path, query, route, params, upstream group, the
+ * hooks' view), its decision trace — but its own response and outcome fields.
+ */
+export function derivedContext(ctx: RequestContext, res: ServerResponse): RequestContext {
   const view = new RequestContext(ctx.req, res, ctx.generation)
   view.host = ctx.host
   view.path = ctx.path
   view.query = ctx.query
   view.route = ctx.route
   view.params = ctx.params
+  view.upstreamGroup = ctx.upstreamGroup
+  view.hooks = ctx.hooks
+  view.routeHooks = ctx.routeHooks
   view.trace = ctx.trace // the upstream exchange belongs to the client's decision trace
   return view
 }
@@ -71,5 +83,9 @@ export class ReportingSink implements CacheSink {
 
   abort(): void {
     this.inner.abort()
+  }
+
+  veto(): void {
+    this.inner.veto?.()
   }
 }

@@ -2,7 +2,7 @@
 // maps (names lowercase, repeated fields as arrays) and ordered field lists as stored in the cache
 // (`[name, value]` pairs, any case, duplicates kept). Every policy function accepts either.
 
-/** Node-style header map. Names are expected lowercase; a case-insensitive scan is the fallback. */
+/** Node-style header map: names lowercase, as Node delivers them (`IncomingMessage.headers`). */
 export type HeaderMap = Readonly<Record<string, string | readonly string[] | number | undefined>>
 /** Ordered header lines, as stored: one pair per field line. */
 export type FieldList = readonly (readonly [string, string])[]
@@ -28,12 +28,9 @@ export function headerLines(h: HeaderSource, name: string): string[] {
     for (const [n, v] of h) if (n.length === lower.length && (n === lower || n.toLowerCase() === lower)) out.push(v)
     return out
   }
-  const direct = h[lower]
-  if (direct !== undefined) {
-    pushValue(out, direct)
-    return out
-  }
-  for (const n of Object.keys(h)) if (n.toLowerCase() === lower) pushValue(out, h[n])
+  // No case-insensitive scan: a miss here is the common case (most requests carry neither
+  // Cache-Control nor conditionals) and must cost one property lookup, not a pass over the map.
+  pushValue(out, h[lower])
   return out
 }
 

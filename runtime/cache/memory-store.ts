@@ -3,7 +3,7 @@
 // primary key (for variants) and by tag keep get/put/purgeTag proportional to what they touch;
 // purgePrefix scans the keys.
 import { keyPath } from './cache-key.js'
-import { metaBytes, readBounded, type BodySource, type CacheStore, type NewEntry, type StoredEntry, type StoredMeta } from './store.js'
+import { metaBytes, readBounded, type BodySource, type CacheStore, type NewEntry, type StoredEntry } from './store.js'
 
 /** Fixed per-entry cost (objects, Map slots, index sets) counted on top of body and headers. */
 export const ENTRY_OVERHEAD_BYTES = 512
@@ -17,18 +17,13 @@ export interface MemoryStoreOptions {
   now?: () => number
 }
 
-interface Slot {
-  meta: StoredMeta
-  body: Buffer
-}
-
 const SEP = '\u0000'
 
 export class MemoryStore implements CacheStore {
   readonly maxSize: number
   readonly maxObjectSize: number
   private readonly now: () => number
-  private readonly slots = new Map<string, Slot>() // id → slot, least recently used first
+  private readonly slots = new Map<string, MemoryEntry>() // id → entry, least recently used first
   private readonly byKey = new Map<string, Set<string>>()
   private readonly byTag = new Map<string, Set<string>>()
   private bytes = 0
@@ -45,21 +40,38 @@ export class MemoryStore implements CacheStore {
   }
 
   async get(key: string): Promise<StoredEntry[] | undefined> {
+    const found = this.getNow(key)
+    return found && [...found]
+  }
+
+  getNow(key: string): readonly StoredEntry[] | undefined {
     const ids = this.byKey.get(key)
     if (!ids) return undefined
     const now = this.now()
+    if (ids.size === 1) {
+      for (const id of ids) {
+        const slot = this.live(id, now)
+        return slot && slot.alone()
+      }
+    }
     const out: StoredEntry[] = []
     for (const id of [...ids]) {
-      const slot = this.slots.get(id)!
-      if (slot.meta.expiresAt <= now) {
-        this.remove(id)
-        continue
-      }
-      this.slots.delete(id) // touch: move to the most recently used end
-      this.slots.set(id, slot)
-      out.push(this.view(id, slot))
+      const slot = this.live(id, now)
+      if (slot) out.push(slot)
     }
     return out.length > 0 ? out : undefined
+  }
+
+  /** The entry if it has not expired (then touched: moved to the most recently used end). */
+  private live(id: string, now: number): MemoryEntry | undefined {
+    const slot = this.slots.get(id)!
+    if (slot.expiresAt <= now) {
+      this.remove(id)
+      return undefined
+    }
+    this.slots.delete(id)
+    this.slots.set(id, slot)
+    return slot
   }
 
   async put(entry: NewEntry, body: BodySource): Promise<boolean> {
@@ -69,7 +81,7 @@ export class MemoryStore implements CacheStore {
     if (size > this.maxSize || entry.expiresAt <= this.now()) return false
     const id = entry.key + SEP + entry.variantKey
     this.remove(id)
-    return this.insert(id, { meta: copyMeta(entry, size), body: buf })
+    return this.insert(id, new MemoryEntry(entry, size, this.slots, id, buf))
   }
 
   async updateMeta(entry: NewEntry): Promise<boolean> {
@@ -78,8 +90,9 @@ export class MemoryStore implements CacheStore {
     if (!slot) return false
     this.remove(id)
     if (entry.expiresAt <= this.now()) return false
-    const size = slot.body.byteLength + metaBytes(entry) + ENTRY_OVERHEAD_BYTES
-    return this.insert(id, { meta: copyMeta(entry, size), body: slot.body })
+    const body = MemoryEntry.bytes(slot)
+    const size = body.byteLength + metaBytes(entry) + ENTRY_OVERHEAD_BYTES
+    return this.insert(id, new MemoryEntry(entry, size, this.slots, id, body))
   }
 
   async delete(key: string, variantKey?: string): Promise<void> {
@@ -124,17 +137,17 @@ export class MemoryStore implements CacheStore {
     this.bytes = 0
   }
 
-  private insert(id: string, slot: Slot): boolean {
-    if (slot.meta.size > this.maxSize) return false
+  private insert(id: string, slot: MemoryEntry): boolean {
+    if (slot.size > this.maxSize) return false
     // Evict least recently used entries until the new one fits.
     for (const [oldId] of this.slots) {
-      if (this.bytes + slot.meta.size <= this.maxSize) break
+      if (this.bytes + slot.size <= this.maxSize) break
       this.remove(oldId)
     }
     this.slots.set(id, slot)
-    this.bytes += slot.meta.size
-    addTo(this.byKey, slot.meta.key, id)
-    for (const t of slot.meta.tags) addTo(this.byTag, t, id)
+    this.bytes += slot.size
+    addTo(this.byKey, slot.key, id)
+    for (const t of slot.tags) addTo(this.byTag, t, id)
     return true
   }
 
@@ -142,41 +155,72 @@ export class MemoryStore implements CacheStore {
     const slot = this.slots.get(id)
     if (!slot) return
     this.slots.delete(id)
-    this.bytes -= slot.meta.size
-    removeFrom(this.byKey, slot.meta.key, id)
-    for (const t of slot.meta.tags) removeFrom(this.byTag, t, id)
-  }
-
-  private view(id: string, slot: Slot): StoredEntry {
-    // Shallow copy: the header and tag arrays are frozen at insert, so sharing them is safe.
-    return {
-      ...slot.meta,
-      body: async () => {
-        // Replaced or removed since `get`: only serve the bytes this meta describes. A 304
-        // refresh (updateMeta) keeps the same body, so it does not invalidate this view.
-        if (this.slots.get(id)?.body !== slot.body) return undefined
-        const bytes = slot.body
-        return (async function* () {
-          yield bytes
-        })()
-      },
-    }
+    this.bytes -= slot.size
+    removeFrom(this.byKey, slot.key, id)
+    for (const t of slot.tags) removeFrom(this.byTag, t, id)
   }
 }
 
-/** A private, deeply frozen copy: readers share it without being able to corrupt the store. */
-function copyMeta(e: NewEntry, size: number): StoredMeta {
-  return {
-    key: e.key,
-    variantKey: e.variantKey,
-    status: e.status,
-    headers: Object.freeze(e.headers.map(([n, v]) => Object.freeze([n, v]))) as [string, string][],
-    requestTime: e.requestTime,
-    responseTime: e.responseTime,
-    expiresAt: e.expiresAt,
-    tags: Object.freeze([...new Set(e.tags)]) as string[],
-    size,
+/**
+ * One stored response: a private, deeply frozen copy of what was put (readers share it without
+ * being able to corrupt the store) plus its body. Lookups hand out this very object: nothing is
+ * allocated per hit.
+ */
+class MemoryEntry implements StoredEntry {
+  readonly key: string
+  readonly variantKey: string
+  readonly status: number
+  readonly headers: [string, string][]
+  readonly requestTime: number
+  readonly responseTime: number
+  readonly expiresAt: number
+  readonly tags: string[]
+  readonly size: number
+  readonly #slots: ReadonlyMap<string, MemoryEntry>
+  readonly #id: string
+  readonly #body: Buffer
+  #alone: readonly MemoryEntry[] | undefined
+
+  constructor(e: NewEntry, size: number, slots: ReadonlyMap<string, MemoryEntry>, id: string, body: Buffer) {
+    this.key = e.key
+    this.variantKey = e.variantKey
+    this.status = e.status
+    this.headers = Object.freeze(e.headers.map(([n, v]) => Object.freeze([n, v]))) as [string, string][]
+    this.requestTime = e.requestTime
+    this.responseTime = e.responseTime
+    this.expiresAt = e.expiresAt
+    this.tags = Object.freeze([...new Set(e.tags)]) as string[]
+    this.size = size
+    this.#slots = slots
+    this.#id = id
+    this.#body = body
+    Object.freeze(this)
   }
+
+  static bytes(e: MemoryEntry): Buffer {
+    return e.#body
+  }
+
+  /** `[this]`: what a lookup of a key with a single variant returns. */
+  alone(): readonly MemoryEntry[] {
+    return (this.#alone ??= Object.freeze([this]))
+  }
+
+  bodyNow(): Buffer | undefined {
+    // Replaced or removed since the lookup: only ever hand out the bytes this entry describes. A
+    // 304 refresh (updateMeta) keeps the same body, so it does not invalidate an older entry.
+    const current = this.#slots.get(this.#id)
+    return current !== undefined && current.#body === this.#body ? this.#body : undefined
+  }
+
+  async body(): Promise<AsyncIterable<Uint8Array> | undefined> {
+    const bytes = this.bodyNow()
+    return bytes && oneChunk(bytes)
+  }
+}
+
+async function* oneChunk(bytes: Buffer): AsyncGenerator<Uint8Array> {
+  yield bytes
 }
 
 function addTo(index: Map<string, Set<string>>, k: string, id: string): void {

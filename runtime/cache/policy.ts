@@ -2,13 +2,14 @@
 // lookup (`decide`), plus re-exports of the rules it is built from. No I/O, no clock: `now` is
 // passed in (epoch ms).
 import type { CacheOptions } from './cache-options.js'
-import { requestCacheControl, responseCacheControl } from './cache-control.js'
+import { requestCacheControl, type CacheControl } from './cache-control.js'
 import { revalidationHeaders, updateStoredHeaders } from './conditional.js'
-import { currentAge, dateValue, freshnessLifetime, type StoredTimes } from './freshness.js'
+import { dateValue, type StoredTimes } from './freshness.js'
+import { entryFacts, entryLifetime } from './entry-facts.js'
 import type { HeaderSource } from './headers.js'
 import { headersToStore, storeUntil, type RequestLike } from './storable.js'
 import type { NewEntry } from './store.js'
-import { variantKey, varyMatches } from './vary.js'
+import { variantKey, variantKeyOf } from './vary.js'
 
 export type { CacheOptions } from './cache-options.js'
 export * from './cache-control.js'
@@ -74,70 +75,100 @@ export function isLookupMethod(method: string): boolean {
  * Vary-nominated fields must match; among several, the most recent by Date.
  */
 export function selectVariant<E extends CachedResponse>(entries: readonly E[], requestHeaders: HeaderSource): E | undefined {
+  if (entries.length === 1) return matchesVariant(entries[0]!, requestHeaders) ? entries[0] : undefined
   let best: E | undefined
   for (const e of entries) {
-    if (!varyMatches(e, requestHeaders)) continue
+    if (!matchesVariant(e, requestHeaders)) continue
     if (!best || dateValue(e.headers, e.responseTime) > dateValue(best.headers, best.responseTime)) best = e
   }
   return best
 }
 
+/** `varyMatches`, with the stored response's Vary fields parsed once per entry. */
+function matchesVariant(e: CachedResponse, requestHeaders: HeaderSource): boolean {
+  const fields = entryFacts(e).vary
+  if (fields === '*') return false
+  return variantKeyOf(fields, requestHeaders) === e.variantKey
+}
+
 /**
  * The lookup decision for `req` given every stored variant of its primary key (§4, §4.2.4,
  * §5.2.1, §5.2.2, RFC 5861). `entries` may be undefined or empty on a store miss.
+ * Facts about a stored entry (Cache-Control, Vary, initial age, lifetime) are parsed once per
+ * frozen entry (entry-facts.ts): a hit costs the request's own Cache-Control and a few compares.
  */
 export function decide<E extends CachedResponse>(
   req: RequestLike,
   entries: readonly E[] | undefined,
   now: number,
-  options: CacheOptions = {},
+  options: CacheOptions = NO_OPTIONS,
 ): CacheDecision<E> {
   if (!isLookupMethod(req.method)) return { kind: 'miss', fwd: 'method' }
   const rcc = requestCacheControl(req.headers)
   const onlyIfCached = rcc.onlyIfCached === true
-  if (!entries || entries.length === 0) return onlyIfCached ? { kind: 'only-if-cached' } : { kind: 'miss', fwd: 'uri-miss' }
+  if (!entries || entries.length === 0) return onlyIfCached ? ONLY_IF_CACHED : URI_MISS
   const entry = selectVariant(entries, req.headers)
-  if (!entry) return onlyIfCached ? { kind: 'only-if-cached' } : { kind: 'miss', fwd: 'vary-miss' }
+  if (!entry) return onlyIfCached ? ONLY_IF_CACHED : VARY_MISS
 
-  const cc = responseCacheControl(entry.headers)
-  const { lifetime } = freshnessLifetime(entry, entry.responseTime, options, cc)
-  const ageMs = currentAge(entry, now)
+  const facts = entryFacts(entry)
+  const cc = facts.cc
+  const lifetime = entryLifetime(entry, facts, options)
+  const ageMs = facts.initialAge + Math.max(0, now - entry.responseTime) // current_age (§4.2.3)
   const ttlMs = lifetime - ageMs
-  const served: Served<E> = { entry, ageMs, ttlMs }
-  const revalidate = (fwd: 'stale' | 'request', staleIfError: boolean): CacheDecision<E> =>
-    onlyIfCached
-      ? { kind: 'only-if-cached' }
-      : { kind: 'revalidate', fwd, conditionalHeaders: revalidationHeaders(entry), staleIfError, ...served }
 
   // Stale responses are off limits with these (§4.2.4, §5.2.2.2, §5.2.2.8, §5.2.2.10).
   const noStale = cc.noCache === true || cc.mustRevalidate === true || cc.proxyRevalidate === true || cc.sMaxAge !== undefined
   const staleness = Math.max(0, -ttlMs)
-  const sieWindow = Math.max(
+
+  // Unqualified no-cache: always revalidate (§5.2.2.4). A qualified no-cache="f" allows reuse
+  // without the named fields, which `headersToStore` never stored in the first place.
+  if (cc.noCache === true) return revalidate(entry, ageMs, ttlMs, onlyIfCached, 'stale', false)
+  if (rcc !== NO_DIRECTIVES) {
+    const sie = staleIfErrorAllowed(cc, rcc, options, noStale, staleness)
+    if (!options.ignoreNoCache) {
+      // Request directives (§5.2.1): the client can demand validation or a younger/fresher response.
+      if (rcc.noCache !== undefined) return revalidate(entry, ageMs, ttlMs, onlyIfCached, 'request', sie)
+      if (rcc.maxAge !== undefined && ageMs > rcc.maxAge * 1000) return revalidate(entry, ageMs, ttlMs, onlyIfCached, 'request', sie)
+    }
+    if (rcc.minFresh !== undefined && ttlMs < rcc.minFresh * 1000) return revalidate(entry, ageMs, ttlMs, onlyIfCached, 'request', sie)
+  }
+  if (ttlMs > 0) return { kind: 'fresh', entry, ageMs, ttlMs }
+
+  if (!noStale) {
+    if (rcc.maxStale !== undefined && staleness <= rcc.maxStale * 1000) return { kind: 'stale', entry, ageMs, ttlMs }
+    const swr = cc.staleWhileRevalidate !== undefined ? cc.staleWhileRevalidate * 1000 : options.staleWhileRevalidate
+    if (swr !== undefined && staleness <= swr) {
+      return { kind: 'stale-while-revalidate', conditionalHeaders: revalidationHeaders(entry), entry, ageMs, ttlMs }
+    }
+  }
+  return revalidate(entry, ageMs, ttlMs, onlyIfCached, 'stale', staleIfErrorAllowed(cc, rcc, options, noStale, staleness))
+}
+
+const NO_OPTIONS: CacheOptions = Object.freeze({})
+const NO_DIRECTIVES = requestCacheControl({})
+const ONLY_IF_CACHED = Object.freeze({ kind: 'only-if-cached' } as const)
+const URI_MISS = Object.freeze({ kind: 'miss', fwd: 'uri-miss' } as const)
+const VARY_MISS = Object.freeze({ kind: 'miss', fwd: 'vary-miss' } as const)
+
+function revalidate<E>(
+  entry: E & { readonly headers: HeaderSource }, ageMs: number, ttlMs: number, onlyIfCached: boolean,
+  fwd: 'stale' | 'request', staleIfError: boolean,
+): CacheDecision<E> {
+  if (onlyIfCached) return ONLY_IF_CACHED
+  return { kind: 'revalidate', fwd, conditionalHeaders: revalidationHeaders(entry), staleIfError, entry, ageMs, ttlMs }
+}
+
+/** Whether a stale-if-error window (response, request or route; RFC 5861 §4) covers `staleness`. */
+function staleIfErrorAllowed(
+  cc: Readonly<CacheControl>, rcc: Readonly<CacheControl>, options: CacheOptions, noStale: boolean, staleness: number,
+): boolean {
+  if (noStale) return false
+  const window = Math.max(
     cc.staleIfError !== undefined ? cc.staleIfError * 1000 : -1,
     rcc.staleIfError !== undefined ? rcc.staleIfError * 1000 : -1,
     options.staleIfError ?? -1,
   )
-  const staleIfError = !noStale && staleness <= sieWindow
-
-  // Unqualified no-cache: always revalidate (§5.2.2.4). A qualified no-cache="f" allows reuse
-  // without the named fields, which `headersToStore` never stored in the first place.
-  if (cc.noCache === true) return revalidate('stale', false)
-  if (!options.ignoreNoCache) {
-    // Request directives (§5.2.1): the client can demand validation or a younger/fresher response.
-    if (rcc.noCache !== undefined) return revalidate('request', staleIfError)
-    if (rcc.maxAge !== undefined && ageMs > rcc.maxAge * 1000) return revalidate('request', staleIfError)
-  }
-  if (rcc.minFresh !== undefined && ttlMs < rcc.minFresh * 1000) return revalidate('request', staleIfError)
-  if (ttlMs > 0) return { kind: 'fresh', ...served }
-
-  if (!noStale) {
-    if (rcc.maxStale !== undefined && staleness <= rcc.maxStale * 1000) return { kind: 'stale', ...served }
-    const swr = cc.staleWhileRevalidate !== undefined ? cc.staleWhileRevalidate * 1000 : options.staleWhileRevalidate
-    if (swr !== undefined && staleness <= swr) {
-      return { kind: 'stale-while-revalidate', conditionalHeaders: revalidationHeaders(entry), ...served }
-    }
-  }
-  return revalidate('stale', staleIfError)
+  return staleness <= window
 }
 
 /** What to do with the answer to a revalidation request (§4.3.3, RFC 5861 §4). */

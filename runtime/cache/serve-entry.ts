@@ -1,5 +1,7 @@
-// Writing stored responses to the client: header arrays prepared once per stored header list
-// (the memory store hands out the same frozen list until the entry changes), no Web objects.
+// Writing stored responses to the client: one `writeHead(status, flat)` and one `end(body)`,
+// no Web objects. The stored lines, with the route's response rules applied, are flattened
+// once per stored header list (the memory store hands out the same frozen list until the entry
+// changes): a hit copies that array and appends Content-Length, Age and Cache-Status.
 import type { RequestContext } from '../context.js'
 import type { ResolvedHeaderRules } from '../resolved-config.js'
 import { applyHeaderRules } from '../forward/response-headers.js'
@@ -7,16 +9,25 @@ import { notModifiedHeaders } from './conditional.js'
 import type { FieldList } from './headers.js'
 
 interface Prepared {
-  /** Stored lines flattened for writeHead, without Age and Content-Length. */
-  flat: string[]
+  /** The rules `head` and `tail` were made for. */
+  rules: ResolvedHeaderRules | undefined
+  /** Stored lines for writeHead, without Age and Content-Length, minus what the rules remove. */
+  head: string[]
+  /** Stored Content-Length (sent when the body is not at hand, e.g. HEAD). */
   contentLength: string | undefined
+  /** Whether the rules let the lines the cache adds through. */
+  sendLength: boolean
+  sendAge: boolean
+  sendStatus: boolean
+  /** What the rules append. */
+  tail: readonly string[]
 }
 
 const prepared = new WeakMap<FieldList, Prepared>()
 
-function prepare(headers: FieldList): Prepared {
-  let p = prepared.get(headers)
-  if (p) return p
+function prepare(headers: FieldList, rules: ResolvedHeaderRules | undefined): Prepared {
+  const p = prepared.get(headers)
+  if (p !== undefined && p.rules === rules) return p
   const flat: string[] = []
   let contentLength: string | undefined
   for (const [n, v] of headers) {
@@ -28,9 +39,18 @@ function prepare(headers: FieldList): Prepared {
     }
     flat.push(n, v)
   }
-  p = { flat, contentLength }
-  prepared.set(headers, p)
-  return p
+  const removed = new Set(rules?.remove ?? [])
+  const next: Prepared = {
+    rules,
+    head: rules && rules.remove.length > 0 ? applyHeaderRules(flat, { remove: rules.remove, append: [] }) : flat,
+    contentLength,
+    sendLength: !removed.has('content-length'),
+    sendAge: !removed.has('age'),
+    sendStatus: !removed.has('cache-status'),
+    tail: rules ? rules.append.flat() : [],
+  }
+  prepared.set(headers, next)
+  return next
 }
 
 /** A stored response: its lines plus Content-Length (from the body when we have it), Age and Cache-Status. */
@@ -38,34 +58,36 @@ export function writeStored(
   ctx: RequestContext, rules: ResolvedHeaderRules | undefined, status: number, headers: FieldList,
   body: Buffer | undefined, age: string, cacheStatus: string,
 ): void {
-  const p = prepare(headers)
-  const out = p.flat.slice()
-  if (status >= 200 && status !== 204 && status !== 304) {
+  const res = ctx.res
+  if (res.destroyed) return
+  const p = prepare(headers, rules)
+  const out = p.head.slice()
+  if (p.sendLength && status >= 200 && status !== 204 && status !== 304) {
     const length = body !== undefined ? String(body.length) : p.contentLength
     if (length !== undefined) out.push('content-length', length)
   }
-  out.push('age', age, 'cache-status', cacheStatus)
-  write(ctx, rules, status, out, body)
+  if (p.sendAge) out.push('age', age)
+  if (p.sendStatus) out.push('cache-status', cacheStatus)
+  for (let i = 0; i < p.tail.length; i++) out.push(p.tail[i]!)
+  ctx.status = status
+  res.writeHead(status, out)
+  if (body === undefined || ctx.method === 'HEAD') return void res.end()
+  ctx.bytes = body.length
+  res.end(body)
 }
 
 /** 304 for a client conditional answered from a stored response (RFC 9110 §15.4.5). */
 export function writeNotModified(
   ctx: RequestContext, rules: ResolvedHeaderRules | undefined, headers: FieldList, age: string | undefined, cacheStatus: string,
 ): void {
+  const res = ctx.res
+  if (res.destroyed) return
   const out = notModifiedHeaders(headers).flat()
   if (age !== undefined) out.push('age', age)
   out.push('cache-status', cacheStatus)
-  write(ctx, rules, 304, out, undefined)
-}
-
-function write(ctx: RequestContext, rules: ResolvedHeaderRules | undefined, status: number, headers: string[], body: Buffer | undefined): void {
-  const res = ctx.res
-  if (res.destroyed) return
-  ctx.status = status
-  res.writeHead(status, rules ? applyHeaderRules(headers, rules) : headers)
-  if (body === undefined || ctx.method === 'HEAD') return void res.end()
-  ctx.bytes = body.length
-  res.end(body)
+  ctx.status = 304
+  res.writeHead(304, rules ? applyHeaderRules(out, rules) : out)
+  res.end()
 }
 
 /** A stored body in one Buffer (no copy for the usual single chunk); undefined if it broke off. */

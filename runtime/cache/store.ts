@@ -30,6 +30,12 @@ export interface StoredEntry extends StoredMeta {
    * treat that as a miss. Resolving before any bytes are sent lets the caller fall back cleanly.
    */
   body(): Promise<AsyncIterable<Uint8Array> | undefined>
+  /**
+   * Stores that hold bodies in process (memory) also hand the body over synchronously: the
+   * whole body in one Buffer, or undefined when it vanished since the lookup. A cache hit then
+   * needs no promise at all. Absent on stores that need I/O: use `body()`.
+   */
+  bodyNow?(): Buffer | undefined
 }
 
 export type BodySource = AsyncIterable<Uint8Array>
@@ -37,6 +43,12 @@ export type BodySource = AsyncIterable<Uint8Array>
 export interface CacheStore {
   /** Every live variant stored under `key`, or undefined when there is none. Never rejects. */
   get(key: string): Promise<StoredEntry[] | undefined>
+  /**
+   * The same lookup, synchronously, for stores that hold their entries in process (memory).
+   * Entries it returns carry `bodyNow`. Entries (and the array) may be shared between calls and
+   * are frozen: treat them as read-only. Absent on stores that need I/O.
+   */
+  getNow?(key: string): readonly StoredEntry[] | undefined
   /**
    * Stores (or replaces) the entry (key, variantKey) with a streamed body. Resolves false, storing
    * nothing, if the body exceeds the store's `maxObjectSize`, the body stream errors, the entry is

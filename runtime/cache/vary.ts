@@ -73,7 +73,11 @@ function normalizeMember(member: string): string {
  */
 export function variantKey(responseHeaders: HeaderSource, requestHeaders: HeaderSource): string | undefined {
   const fields = varyFields(responseHeaders)
-  if (fields === '*') return undefined
+  return fields === '*' ? undefined : variantKeyOf(fields, requestHeaders)
+}
+
+/** The secondary key for Vary-nominated `fields` (from `varyFields`, not '*'). */
+export function variantKeyOf(fields: readonly string[], requestHeaders: HeaderSource): string {
   if (fields.length === 0) return ''
   return JSON.stringify(fields.map((f) => [f, normalizeFieldValue(headerLines(requestHeaders, f), f)]))
 }

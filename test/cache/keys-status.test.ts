@@ -1,8 +1,8 @@
 // Cache key, invalidation URIs (RFC 9111 §4.4) and Cache-Status (RFC 9211).
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { appendCacheStatus, cacheStatus } from '../../runtime/cache/cache-status.js'
-import { cacheKeyForUrl, defaultCacheKey } from '../../runtime/cache/cache-key.js'
+import { appendCacheStatus, cacheStatus, hitStatus } from '../../runtime/cache/cache-status.js'
+import { cacheKeyForUrl, defaultCacheKey, httpGetKey } from '../../runtime/cache/cache-key.js'
 import { invalidationUris } from '../../runtime/cache/invalidation.js'
 
 describe('defaultCacheKey', () => {
@@ -13,6 +13,15 @@ describe('defaultCacheKey', () => {
     assert.equal(defaultCacheKey({ method: 'GET', scheme: 'http', host: 'example.com:8080', path: '/' }), 'GET http://example.com:8080/')
     assert.equal(defaultCacheKey({ method: 'GET', scheme: 'http', host: '[::1]:81', path: '/' }), 'GET http://[::1]:81/')
     assert.equal(cacheKeyForUrl('GET', 'https://EXAMPLE.com/a?x=1#frag'), k)
+  })
+
+  it('httpGetKey (the per-request fast path) is defaultCacheKey of a GET over http', () => {
+    for (const host of ['Example.COM', 'example.com:8080', 'example.com.', '[::1]:81', '', 'a:']) {
+      for (const [path, query] of [['/a', 'x=1'], ['', ''], ['/b/', '']] as const) {
+        assert.equal(httpGetKey(host, path, query), defaultCacheKey({ method: 'GET', scheme: 'http', host, path, query }), `${host} ${path}?${query}`)
+        assert.equal(httpGetKey(host, path, query), defaultCacheKey({ method: 'HEAD', scheme: 'http', host, path, query }))
+      }
+    }
   })
 
   it('keeps distinct queries and paths distinct', () => {
@@ -50,6 +59,10 @@ describe('Cache-Status (RFC 9211)', () => {
     assert.equal(cacheStatus({ fwd: 'vary-miss' }), 'switchyard; fwd=vary-miss')
     assert.equal(cacheStatus({ fwd: 'request', fwdStatus: 200 }), 'switchyard; fwd=request; fwd-status=200')
     assert.equal(cacheStatus({ fwd: 'bypass', detail: 'set-cookie' }), 'switchyard; fwd=bypass; detail=set-cookie')
+  })
+
+  it('hitStatus is cacheStatus of a hit', () => {
+    for (const ttlMs of [120_400, 0, 999, -1, -1500, 3_600_000]) assert.equal(hitStatus(ttlMs), cacheStatus({ hit: true, ttlMs }))
   })
 
   it('quotes keys and non-token details', () => {

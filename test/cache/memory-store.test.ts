@@ -56,3 +56,43 @@ describe('MemoryStore LRU by bytes', () => {
     assert.equal(store.size, 0)
   })
 })
+
+describe('MemoryStore synchronous lookups (the hit fast path)', () => {
+  it('getNow hands out the same frozen entry on every hit, with its body at hand', async () => {
+    let t = 1_000_000
+    const store = new MemoryStore({ now: () => t })
+    const e = entry('GET http://a:80/s', { expiresAt: t + 1000 })
+    await store.put(e, chunks(Buffer.from('abc')))
+    const first = store.getNow(e.key)!
+    const second = store.getNow(e.key)!
+    assert.equal(first.length, 1)
+    assert.equal(first[0], second[0], 'no per-hit copy')
+    assert.ok(Object.isFrozen(first) && Object.isFrozen(first[0]) && Object.isFrozen(first[0]!.headers))
+    assert.equal(first[0]!.bodyNow!()!.toString(), 'abc')
+    assert.deepEqual((await store.get(e.key))!.map((x) => x.status), [200], 'get agrees')
+    t += 1000
+    assert.equal(store.getNow(e.key), undefined, 'expired')
+  })
+
+  it('an entry looked up before a replace no longer yields a body; one refreshed by updateMeta still does', async () => {
+    const store = new MemoryStore({ now: () => 1_000_000 })
+    const e = entry('GET http://a:80/r')
+    await store.put(e, chunks(Buffer.from('one')))
+    const before = store.getNow(e.key)![0]!
+    await store.updateMeta({ ...e, headers: [['cache-control', 'max-age=99']] })
+    const refreshed = store.getNow(e.key)![0]!
+    assert.deepEqual(refreshed.headers, [['cache-control', 'max-age=99']])
+    assert.equal(before.bodyNow!()!.toString(), 'one', 'same bytes after a 304 refresh')
+    await store.put(e, chunks(Buffer.from('two')))
+    assert.equal(before.bodyNow!(), undefined)
+    assert.equal(await before.body(), undefined)
+    assert.equal(store.getNow(e.key)![0]!.bodyNow!()!.toString(), 'two')
+  })
+
+  it('several variants of one key come back together', async () => {
+    const store = new MemoryStore({ now: () => 1_000_000 })
+    await store.put(entry('GET http://a:80/v', { variantKey: 'a' }), chunks(Buffer.from('a')))
+    await store.put(entry('GET http://a:80/v', { variantKey: 'b' }), chunks(Buffer.from('b')))
+    assert.deepEqual(store.getNow('GET http://a:80/v')!.map((x) => x.variantKey).sort(), ['a', 'b'])
+  })
+})

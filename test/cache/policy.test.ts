@@ -29,6 +29,20 @@ describe('decide: freshness', () => {
     }
   })
 
+  it('decides the same for frozen entries (facts remembered per entry) as for fresh objects, per options', () => {
+    const headers = [['date', formatHttpDate(T)], ['last-modified', formatHttpDate(T - 100_000)], ['vary', 'Accept']] as [string, string][]
+    const make = (): CachedResponse => ({ status: 200, headers, requestTime: T, responseTime: T, variantKey: '[["accept","a"]]' })
+    const frozen = Object.freeze({ ...make(), headers: Object.freeze(headers.map((h) => Object.freeze(h))) as unknown as [string, string][] })
+    const cases: Array<[number, HeaderMap, CacheOptions]> = [
+      [at(5), { accept: 'a' }, {}], [at(11), { accept: 'a' }, {}], [at(5), { accept: 'a' }, { ttl: 60_000 }],
+      [at(59), { accept: 'a' }, { ttl: 60_000 }], [at(5), { accept: 'b' }, {}], [at(5), { accept: 'a', 'cache-control': 'max-age=1' }, {}],
+    ]
+    for (const [now, req, opts] of cases) {
+      assert.deepEqual(decide({ method: 'GET', headers: req }, [frozen], now, opts), decide({ method: 'GET', headers: req }, [make()], now, opts))
+      assert.deepEqual(decide({ method: 'GET', headers: req }, [frozen], now, opts), decide({ method: 'GET', headers: req }, [make()], now, opts), 'again, remembered')
+    }
+  })
+
   it('misses by URI, by Vary, and for other methods', () => {
     assert.equal(kind(undefined, T), 'miss:uri-miss')
     const v = stored({ 'cache-control': 'max-age=60', vary: 'accept' }, { variantKey: '[["accept","a"]]' })
