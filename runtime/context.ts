@@ -13,11 +13,22 @@ import type { Generation } from './generation.js'
 import type { RouteHooks } from './pipeline/route-hooks.js'
 import type { RequestHookContext } from './pipeline/hook-context.js'
 import type { TraceEvent } from './trace.js'
+import type { BodyGuard } from './body-guard.js'
+import { resolveForwarded } from './client-address.js'
 
 export class RequestContext implements PickContext, RoutableRequest {
   readonly startTime = performance.now()
   readonly method: string
+  /** The connected peer's address. */
+  readonly peerIp: string
+  /** The client's address: the peer, or (trustProxy) the first untrusted hop of X-Forwarded-For. */
   readonly clientIp: string
+  /** The scheme the client used: 'http', or a trusted proxy's X-Forwarded-Proto. */
+  proto: 'http' | 'https' = 'http'
+  /** A trusted proxy's X-Forwarded-Host ('' when none). */
+  forwardedHost = ''
+  /** Pass the client's X-Forwarded-For / Forwarded on (false: trustProxy is set and the peer is not trusted). */
+  forwardedChain = true
   /** Host header as received ('' when absent). */
   hostHeader = ''
   /** Lowercase host without port, for routing. */
@@ -43,12 +54,25 @@ export class RequestContext implements PickContext, RoutableRequest {
   hooks: RequestHookContext | undefined
   /** Decision trace (runtime/trace.ts): undefined unless the Runtime traces (the test kit). */
   trace: TraceEvent[] | undefined = undefined
+  /** Fields hooks and handlers added to the access record (`ctx.annotate`). */
+  annotations: Record<string, unknown> | undefined = undefined
+  /** Watches the request body (idle timeout, size limit); requests with a body only. */
+  bodyGuard: BodyGuard | undefined = undefined
 
   constructor(readonly req: IncomingMessage, readonly res: ServerResponse, readonly generation: Generation) {
     this.method = req.method ?? 'GET'
     const ip = req.socket.remoteAddress ?? ''
-    this.clientIp = ip.startsWith('::ffff:') ? ip.slice(7) : ip
+    this.peerIp = ip.startsWith('::ffff:') ? ip.slice(7) : ip
     const raw = req.rawHeaders
+    const trust = generation.config.trustProxy
+    if (trust === undefined) this.clientIp = this.peerIp
+    else {
+      const fwd = resolveForwarded(this.peerIp, raw, trust)
+      this.clientIp = fwd.clientIp
+      this.proto = fwd.proto
+      this.forwardedHost = fwd.host
+      this.forwardedChain = fwd.trusted
+    }
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!
       if (name.length === 4 && name.toLowerCase() === 'host') this.hostHeader = raw[i + 1]!

@@ -10,6 +10,8 @@ import { buildRouteHooks, type RouteHooks } from './pipeline/route-hooks.js'
 import { UpstreamGroup } from './upstream/upstream-group.js'
 import type { ServerStateRegistry } from './upstream/server-state.js'
 import type { PoolRegistry } from './forward/pool-registry.js'
+import type { Middleware } from '../src/config/hooks.js'
+import { silentLog, type RuntimeLog } from './log.js'
 
 export class Generation {
   readonly router: Router
@@ -17,10 +19,21 @@ export class Generation {
   /** Per route (by index): its hooks in running order, or undefined when it has none. */
   readonly routeHooks: ReadonlyArray<RouteHooks | undefined>
   readonly createdAt = Date.now()
+  /** Middleware of this config that hold resources (`close()`), each once: closed when it retires. */
+  readonly closers: ReadonlyArray<Middleware>
 
-  constructor(readonly id: number, readonly config: ResolvedConfig, states: ServerStateRegistry, pools: PoolRegistry) {
+  constructor(
+    readonly id: number, readonly config: ResolvedConfig, states: ServerStateRegistry, pools: PoolRegistry,
+    /** The runtime's log, for what requests report on their own (ctx.log, body timeouts). */
+    readonly log: RuntimeLog = silentLog,
+  ) {
     this.router = new Router(config.routes)
     this.routeHooks = config.routes.map((route) => buildRouteHooks([...config.layers, ...route.layers]))
+    const closers = new Set<Middleware>()
+    for (const layer of [...config.layers, ...config.routes.flatMap((r) => r.layers)]) {
+      if (typeof layer.close === 'function') closers.add(layer)
+    }
+    this.closers = [...closers]
     for (const [name, upstream] of config.upstreams) this.groups.set(name, new UpstreamGroup(upstream, states, pools))
   }
 

@@ -5,6 +5,7 @@
  */
 import type { Handler } from '../src/config/types.js'
 import type { Middleware } from '../src/config/hooks.js'
+import type { TrustFn } from './client-address.js'
 import type { ResolvedAdmin, ResolvedCacheSettings, ResolvedRouteCache } from './cache/cache-config.js'
 import type { BalanceSpec } from './balancer/create-balancer.js'
 import type {
@@ -31,7 +32,11 @@ export interface ResolvedUpstream {
   balance: BalanceSpec
   host: HostHeaderMode
   keepAlive: { connections: number; idleTimeout: number; maxIdleTimeout: number; maxRequestsPerConnection: number }
-  timeouts: { connect: number; responseHeaders: number; bodyIdle: number; total: number }
+  timeouts: {
+    connect: number; responseHeaders: number; bodyIdle: number; total: number
+    /** Close an Upgrade tunnel after this long without a byte either way (ms; 0: never; absent: 1 h). */
+    tunnelIdle?: number
+  }
   /** Issue 3 (absent = off / defaults, so hand-built configs stay valid). */
   health?: ResolvedHealthCheck
   passive?: ResolvedPassive
@@ -88,7 +93,13 @@ export interface ResolvedConfig {
   upstreams: Map<string, ResolvedUpstream>
   routes: ResolvedRoute[]
   forwardedHeaders: { xForwarded: boolean; forwarded: boolean }
-  server: { drainTimeout: number; headersTimeout: number; keepAliveTimeout: number; maxHeaderSize: number }
+  server: {
+    drainTimeout: number; headersTimeout: number; keepAliveTimeout: number; maxHeaderSize: number
+    /** Longest gap while reading a request body (ms); absent or 0: none. */
+    bodyIdleTimeout?: number
+  }
+  /** Whose X-Forwarded-* to believe; absent: nobody. */
+  trustProxy?: TrustFn
   log: { format: 'pretty' | 'json'; access: boolean }
   /** Cache stores (absent: defaults). */
   cache?: ResolvedCacheSettings

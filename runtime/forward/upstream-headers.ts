@@ -2,17 +2,26 @@
  * Builds the header list sent upstream from the client's raw headers in one pass:
  * hop-by-hop and Connection-nominated fields dropped, Host per the group's mode,
  * X-Forwarded-For appended, X-Forwarded-Proto/-Host set, optional RFC 7239 Forwarded,
- * then the route's header rules. Content-Length is kept (undici enforces it against the
- * streamed body); everything else about framing is undici's.
+ * then the route's header rules. With `trustProxy`, a trusted peer's X-Forwarded-Proto/-Host
+ * are passed on, and an untrusted peer's X-Forwarded-For / Forwarded chain is dropped (only
+ * the peer is sent); without it the client's chain is always kept and appended to.
+ * Content-Length is kept (undici enforces it against the streamed body); everything else
+ * about framing is undici's.
  */
 import type { ResolvedHeaderRules, HostHeaderMode } from '../resolved-config.js'
 import type { RequestContext } from '../context.js'
 import { isHopByHop, connectionNominated } from './hop-by-hop.js'
 
 export interface ForwardedInfo {
-  clientIp: string
+  /** The connected peer: appended to X-Forwarded-For, `for=` of the Forwarded element. */
+  peerIp: string
+  /** Keep the client's X-Forwarded-For / Forwarded and append to them (else replace them). */
+  keepChain: boolean
+  /** X-Forwarded-Proto: 'http', or what a trusted proxy said. */
   proto: 'http' | 'https'
-  /** The client's Host header value as received ('' if none). */
+  /** The client's Host header value as received ('' if none): the upstream Host in 'preserve' mode. */
+  hostHeader: string
+  /** X-Forwarded-Host and Forwarded's `host=`: a trusted proxy's X-Forwarded-Host, else the Host header. */
   host: string
   xForwarded: boolean
   forwarded: boolean
@@ -21,7 +30,10 @@ export interface ForwardedInfo {
 /** The forwarding facts of a request under its Generation's `forwardedHeaders` settings. */
 export function forwardedInfo(ctx: RequestContext): ForwardedInfo {
   const fwd = ctx.generation.config.forwardedHeaders
-  return { clientIp: ctx.clientIp, proto: 'http', host: ctx.hostHeader, xForwarded: fwd.xForwarded, forwarded: fwd.forwarded }
+  return {
+    peerIp: ctx.peerIp, keepChain: ctx.forwardedChain, proto: ctx.proto, hostHeader: ctx.hostHeader,
+    host: ctx.forwardedHost || ctx.hostHeader, xForwarded: fwd.xForwarded, forwarded: fwd.forwarded,
+  }
 }
 
 export function buildUpstreamHeaders(
@@ -46,21 +58,21 @@ export function buildUpstreamHeaders(
     if (rules && rules.remove.includes(lower)) continue
     if (info.xForwarded) {
       if (lower === 'x-forwarded-for') {
-        xff = xff === undefined ? value : `${xff}, ${value}`
+        if (info.keepChain) xff = xff === undefined ? value : `${xff}, ${value}`
         continue
       }
       if (lower === 'x-forwarded-proto' || lower === 'x-forwarded-host') continue
     }
     if (info.forwarded && lower === 'forwarded') {
-      forwardedPrior = forwardedPrior === undefined ? value : `${forwardedPrior}, ${value}`
+      if (info.keepChain) forwardedPrior = forwardedPrior === undefined ? value : `${forwardedPrior}, ${value}`
       continue
     }
     out.push(name, value)
   }
-  const host = hostMode.kind === 'preserve' ? info.host || upstreamHost : hostMode.kind === 'upstream' ? upstreamHost : hostMode.value
+  const host = hostMode.kind === 'preserve' ? info.hostHeader || upstreamHost : hostMode.kind === 'upstream' ? upstreamHost : hostMode.value
   out.push('host', host)
   if (info.xForwarded) {
-    out.push('x-forwarded-for', xff === undefined ? info.clientIp : `${xff}, ${info.clientIp}`)
+    out.push('x-forwarded-for', xff === undefined ? info.peerIp : `${xff}, ${info.peerIp}`)
     out.push('x-forwarded-proto', info.proto)
     if (info.host) out.push('x-forwarded-host', info.host)
   }
@@ -78,9 +90,12 @@ function collect(raw: readonly string[], lowerName: string): string[] {
   return values
 }
 
-/** RFC 7239 element; IPv6 addresses and anything not a token are quoted. */
+/**
+ * RFC 7239 element: the peer, and the host and scheme the client asked for (as the X-Forwarded-*
+ * headers say them); IPv6 addresses and anything not a token are quoted.
+ */
 function forwardedElement(info: ForwardedInfo): string {
-  const forNode = info.clientIp.includes(':') ? `"[${info.clientIp}]"` : info.clientIp
+  const forNode = info.peerIp.includes(':') ? `"[${info.peerIp}]"` : info.peerIp
   const parts = [`for=${forNode}`]
   if (info.host) parts.push(`host=${/^[A-Za-z0-9.\-]+$/.test(info.host) ? info.host : JSON.stringify(info.host)}`)
   parts.push(`proto=${info.proto}`)

@@ -14,6 +14,8 @@ import { forwardWeb, UpstreamFailedError } from './forward-web.js'
 import { sendError } from '../respond.js'
 import { mapStack } from '../stack-map.js'
 import { decodeParams } from '../pipeline/hook-context.js'
+import { RequestLogger, annotate } from '../log.js'
+import { RequestBodyError } from '../body-guard.js'
 
 class HandlerTimeoutError extends Error {}
 
@@ -59,6 +61,8 @@ export async function callHandler(ctx: RequestContext, handler: Handler, timeout
 /** What a handler's failure means for the client (504 timeout, the upstream's 5xx, else 500); logged. */
 export function handlerFailure(ctx: RequestContext, err: unknown, log: RuntimeLog): ProxyError {
   const route = ctx.route!.name
+  // The request body was refused while the handler read it: already answered and logged.
+  if (err instanceof RequestBodyError) return { status: err.status, reason: err.message, cause: err }
   if (err instanceof HandlerTimeoutError) {
     log.error(`handler timed out: ${err.message}`, { route })
     return { status: 504, reason: err.message, cause: err }
@@ -73,12 +77,18 @@ export function handlerFailure(ctx: RequestContext, err: unknown, log: RuntimeLo
 
 function makeHandlerContext(ctx: RequestContext, request: Request): HandlerContext {
   let decoded: Record<string, string> | undefined
+  let logger: RequestLogger | undefined
   return {
     get params() {
       return (decoded ??= decodeParams(ctx.params))
     },
     clientIp: ctx.clientIp,
+    peerIp: ctx.peerIp,
     route: ctx.route!.name,
+    get log() {
+      return (logger ??= new RequestLogger(ctx, ctx.generation.log))
+    },
+    annotate: (fields: Record<string, unknown>) => annotate(ctx, fields),
     forward: (group: string, init?: Request | ForwardInit) => forwardWeb(ctx, group, init ?? request),
   }
 }

@@ -4,12 +4,7 @@ import type { RequestContext } from '../context.js'
 
 export function toWebRequest(ctx: RequestContext, prebuilt?: Headers): Request {
   const headers = prebuilt ?? rawToHeaders(ctx.req.rawHeaders)
-  let url: string
-  try {
-    url = new URL(ctx.target, `http://${ctx.hostHeader || 'localhost'}`).href
-  } catch {
-    url = new URL(ctx.target, 'http://localhost').href
-  }
+  const url = requestUrl(ctx).href
   const withBody = ctx.hasBody && ctx.method !== 'GET' && ctx.method !== 'HEAD'
   const init: RequestInit & { duplex?: 'half' } = { method: ctx.method, headers }
   if (withBody) {
@@ -17,6 +12,18 @@ export function toWebRequest(ctx: RequestContext, prebuilt?: Headers): Request {
     init.duplex = 'half'
   }
   return new Request(url, init)
+}
+
+/**
+ * The URL hooks and handlers see: the canonical target on the client's scheme and host — `http`
+ * and the Host header, or what a proxy trusted by `trustProxy` said (X-Forwarded-Proto/-Host).
+ */
+export function requestUrl(ctx: RequestContext): URL {
+  try {
+    return new URL(ctx.target, `${ctx.proto}://${ctx.forwardedHost || ctx.hostHeader || 'localhost'}`)
+  } catch {
+    return new URL(ctx.target, `${ctx.proto}://localhost`)
+  }
 }
 
 /** WHATWG Headers from Node's raw [name, value, …] list. */

@@ -4,11 +4,13 @@
  * to know whether to send the hooks' view instead of the raw request.
  */
 import { Readable } from 'node:stream'
-import type { HookContext, RequestTimings } from '../../src/config/hooks.js'
+import type { HookContext, RequestLog, RequestTimings } from '../../src/config/hooks.js'
 import type { RequestContext } from '../context.js'
 import { canonicalize } from '../canonical.js'
-import { toWebRequest, rawToHeaders } from '../handle/web-request.js'
+import { toWebRequest, rawToHeaders, requestUrl } from '../handle/web-request.js'
 import { forwardWeb } from '../handle/forward-web.js'
+import { RequestLogger, annotate } from '../log.js'
+import { limitBody } from '../body-guard.js'
 
 export class RequestHookContext implements HookContext {
   readonly state: Record<string, unknown> = {}
@@ -17,6 +19,7 @@ export class RequestHookContext implements HookContext {
   #request: Request | undefined
   #url: URL | undefined
   #params: Record<string, string> | undefined
+  #log: RequestLog | undefined
   /** Total deadline (performance.now() ms) set by a hook, if any. */
   deadline: number | undefined
 
@@ -36,12 +39,28 @@ export class RequestHookContext implements HookContext {
     return this.ctx.clientIp
   }
 
+  get peerIp(): string {
+    return this.ctx.peerIp
+  }
+
   get method(): string {
     return this.ctx.method
   }
 
   get url(): URL {
     return (this.#url ??= requestUrl(this.ctx))
+  }
+
+  get log(): RequestLog {
+    return (this.#log ??= new RequestLogger(this.ctx, this.ctx.generation.log))
+  }
+
+  annotate(fields: Record<string, unknown>): void {
+    annotate(this.ctx, fields)
+  }
+
+  setBodyLimit(bytes: number): void {
+    limitBody(this.ctx, bytes)
   }
 
   get headers(): Headers {
@@ -95,14 +114,6 @@ export class RequestHookContext implements HookContext {
     const at = performance.now() + ms
     this.deadline = this.deadline === undefined ? at : Math.min(this.deadline, at)
     this.ctx.onDeadline?.(this.deadline)
-  }
-}
-
-function requestUrl(ctx: RequestContext): URL {
-  try {
-    return new URL(ctx.target, `http://${ctx.hostHeader || 'localhost'}`)
-  } catch {
-    return new URL(ctx.target, 'http://localhost')
   }
 }
 

@@ -22,14 +22,35 @@ export interface RequestTimings {
   end?: number
 }
 
+/**
+ * A logger bound to one request: records go through the proxy's log (same pretty/JSON format)
+ * and carry `route`, `method`, `target` and — when the `requestId` middleware set one —
+ * `requestId`, plus the fields given.
+ */
+export interface RequestLog {
+  info(message: string, fields?: Record<string, unknown>): void
+  warn(message: string, fields?: Record<string, unknown>): void
+  error(message: string, fields?: Record<string, unknown>): void
+}
+
 export interface HookContext {
   /** The matched route's name. */
   readonly route: string
   /** Path params of the route, percent-decoded. */
   readonly params: Readonly<Record<string, string>>
+  /**
+   * The client's address: the connected peer, or — with the `trustProxy` config option and a
+   * trusted peer — the first untrusted address of X-Forwarded-For (walked from the right).
+   */
   readonly clientIp: string
+  /** The connected peer's address (the nearest proxy, when behind one). */
+  readonly peerIp: string
   readonly method: string
-  /** The request URL (canonical path + query; host from the Host header). */
+  /**
+   * The request URL: canonical path + query; host from the Host header, scheme `http:` — or,
+   * from a peer trusted by `trustProxy`, the scheme of X-Forwarded-Proto and the host of
+   * X-Forwarded-Host.
+   */
   readonly url: URL
   /** Request headers as received (mutable: changes are sent upstream). Built on first use. */
   readonly headers: Headers
@@ -53,6 +74,20 @@ export interface HookContext {
   forward(group: string, init: { method?: string; path?: string; headers?: Headers | Record<string, string>; body?: ReadableStream<Uint8Array> | string | Uint8Array | null }): Promise<Response>
   /** Give this request a total deadline from now: past it the client gets 504 (or an aborted response). */
   setDeadline(ms: number): void
+  /**
+   * Refuse a request body longer than `bytes`, counted as it arrives (whoever reads it: the
+   * upstream, a handler, a hook): past it the client gets 413 — or, if its response had
+   * begun, the connection is closed. Several limits: the smallest wins. No effect on requests
+   * without a body.
+   */
+  setBodyLimit(bytes: number): void
+  /** Log lines about this request, through the proxy's log (built on first use). */
+  readonly log: RequestLog
+  /**
+   * Add fields to this request's access-log record (`user`, `tenant`, …): they appear in the
+   * access log line and in `record.annotations` for `onLog`. Later values replace earlier ones.
+   */
+  annotate(fields: Record<string, unknown>): void
 }
 
 /** The request about to be sent upstream; every field may be changed in place. */
@@ -72,7 +107,11 @@ export interface UpstreamRequestInfo {
 export interface UpstreamResponseInfo {
   status: number
   headers: Headers
-  /** Set false to keep this response out of the cache. */
+  /**
+   * Set false to keep this response out of the cache (routes with `cache`): it is passed on to
+   * the client and stored nowhere — not stored, no stored entry refreshed by a 304, nothing
+   * deleted. Without a veto, the status and headers as the hooks leave them are what is stored.
+   */
   cacheable: boolean
 }
 
@@ -97,6 +136,10 @@ export interface LogRecord {
   bytes: number
   clientIp: string
   error: string | undefined
+  /** Tunnels (status 101, e.g. WebSockets) only: bytes received from the client (`bytes`: sent to it). */
+  bytesIn?: number
+  /** What hooks and handlers added with `ctx.annotate()`; absent when nothing was. */
+  annotations?: Readonly<Record<string, unknown>>
 }
 
 type Awaitable<T> = T | Promise<T>
@@ -106,14 +149,22 @@ export interface Hooks {
   onRequest?(ctx: HookContext): Awaitable<Response | undefined | void>
   /** Forwarding routes, before balancing: name a group (or `{ group, server }`) to override the route's. */
   selectUpstream?(ctx: HookContext): Awaitable<string | { group: string; server?: string } | undefined | void>
-  /** Before the request goes upstream (each attempt): change method, path or headers. */
+  /**
+   * Before the request goes upstream (each attempt): change method, path or headers. On a route
+   * with `cache`: whenever the cache goes upstream (miss, revalidation with its validators in
+   * `request.headers`, pass-through, and background stale-while-revalidate refreshes), never on a hit.
+   */
   onUpstreamRequest?(ctx: HookContext, request: UpstreamRequestInfo): Awaitable<void>
-  /** When the upstream's response head arrives, before the cache sees it: change status/headers, veto caching. */
+  /**
+   * When the upstream's response head arrives, before the cache sees it: change status/headers
+   * (on a route with `cache`, what the cache stores), veto caching. Never on a cache hit.
+   */
   onUpstreamResponse?(ctx: HookContext, response: UpstreamResponseInfo): Awaitable<void>
   /**
    * Before the client gets any response — forwarded, cached, early, handler or error. Return a new
    * Response to replace it (e.g. `new Response(res.body.pipeThrough(transform), res)` to transform
-   * the body as a stream), or nothing to keep it.
+   * the body as a stream), or nothing to keep it. On a route with `cache`: hits and misses alike,
+   * `Cache-Status` visible; it changes what this client gets, never what is stored.
    */
   onResponse?(ctx: HookContext, response: Response): Awaitable<Response | undefined | void>
   /** On an upstream or handler error before anything reached the client: answer, or fall through. */
@@ -125,4 +176,11 @@ export interface Hooks {
 /** A named, reusable set of hooks: `use: [cors(), basicAuth({ ... })]`. */
 export interface Middleware extends Hooks {
   readonly name: string
+  /**
+   * Release what the middleware holds (connections, timers). Called once when the config that
+   * created it is retired — after a reload, once no request still uses the old config — and on
+   * shutdown. Errors are logged, never fatal. A middleware object still used by the current
+   * config (the same object reused across reloads) is not closed.
+   */
+  close?(): void | Promise<void>
 }

@@ -12,8 +12,9 @@ import { resolveUpstreams } from './resolve-upstreams.js'
 import { resolveRoutes } from './resolve-routes.js'
 import { resolveAdmin, resolveCacheSettings } from './resolve-cache.js'
 import { resolveLayers } from './resolve-hooks.js'
+import { resolveTrustProxy } from './resolve-trust.js'
 
-const TOP_KEYS = ['listen', 'upstreams', 'routes', 'forwardedHeaders', 'server', 'log', 'cache', 'admin', 'use', 'hooks'] as const
+const TOP_KEYS = ['listen', 'upstreams', 'routes', 'forwardedHeaders', 'trustProxy', 'server', 'log', 'cache', 'admin', 'use', 'hooks'] as const
 
 export function resolveConfig(input: unknown, mode: ConfigMode, file?: string): ResolvedConfig {
   const p = new Problems()
@@ -26,6 +27,7 @@ export function resolveConfig(input: unknown, mode: ConfigMode, file?: string): 
   const cache = resolveCacheSettings(input.cache, p)
   const routes = resolveRoutes(input.routes, upstreams, p, cache)
   const admin = resolveAdmin(input.admin, p)
+  const trustProxy = resolveTrustProxy(input.trustProxy, p)
   const config: ResolvedConfig = {
     listen,
     upstreams,
@@ -35,6 +37,7 @@ export function resolveConfig(input: unknown, mode: ConfigMode, file?: string): 
     log: resolveLog(input.log, mode, p),
     cache,
     ...(admin ? { admin } : {}),
+    ...(trustProxy ? { trustProxy } : {}),
     layers: resolveLayers(input.use, input.hooks, '', p),
   }
   if (p.list.length > 0) throw new ConfigError(p.list, file)
@@ -77,7 +80,7 @@ function resolveServer(value: unknown, p: Problems): ResolvedConfig['server'] {
   const v = value === undefined ? {} : value
   if (!isRecord(v)) p.add('server', `expected an object, got ${describe(v)}`)
   const s = isRecord(v) ? v : {}
-  checkKeys(s, ['drainTimeout', 'headersTimeout', 'keepAliveTimeout', 'maxHeaderSize'], 'server', p)
+  checkKeys(s, ['drainTimeout', 'headersTimeout', 'keepAliveTimeout', 'maxHeaderSize', 'bodyIdleTimeout'], 'server', p)
   let maxHeaderSize = 16 * 1024
   if (s.maxHeaderSize !== undefined) {
     const size = parseSize(s.maxHeaderSize)
@@ -89,6 +92,7 @@ function resolveServer(value: unknown, p: Problems): ResolvedConfig['server'] {
     headersTimeout: duration(s.headersTimeout, 30_000, 'server.headersTimeout', p),
     keepAliveTimeout: duration(s.keepAliveTimeout, 5000, 'server.keepAliveTimeout', p),
     maxHeaderSize,
+    bodyIdleTimeout: duration(s.bodyIdleTimeout, 60_000, 'server.bodyIdleTimeout', p),
   }
 }
 

@@ -66,7 +66,7 @@ export function resolveUpstreams(value: unknown, p: Problems): Map<string, Resol
     const k = isRecord(ka) ? ka : {}
     const t = isRecord(to) ? to : {}
     checkKeys(k, ['connections', 'idleTimeout', 'maxIdleTimeout', 'maxRequestsPerConnection'], `${path}.keepAlive`, p)
-    checkKeys(t, ['connect', 'responseHeaders', 'bodyIdle', 'total'], `${path}.timeouts`, p)
+    checkKeys(t, ['connect', 'responseHeaders', 'bodyIdle', 'total', 'tunnelIdle'], `${path}.timeouts`, p)
     const connections = k.connections ?? 128
     const maxRequests = k.maxRequestsPerConnection ?? 0
     expectInteger(connections, `${path}.keepAlive.connections`, p, 1, 65536)
@@ -87,6 +87,7 @@ export function resolveUpstreams(value: unknown, p: Problems): Map<string, Resol
         responseHeaders: duration(t.responseHeaders, 60_000, `${path}.timeouts.responseHeaders`, p),
         bodyIdle: duration(t.bodyIdle, 60_000, `${path}.timeouts.bodyIdle`, p),
         total: duration(t.total, 0, `${path}.timeouts.total`, p),
+        tunnelIdle: duration(t.tunnelIdle, 3_600_000, `${path}.timeouts.tunnelIdle`, p),
       },
       health: resolveHealth(group.health, `${path}.health`, p),
       passive: resolvePassive(group.passive, servers.length, `${path}.passive`, p),

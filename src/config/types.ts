@@ -1,4 +1,4 @@
-import type { Hooks, Middleware } from './hooks.js'
+import type { Hooks, Middleware, RequestLog } from './hooks.js'
 
 /**
  * The shape of `proxy.config.ts`: everything a user can write, fully typed so an
@@ -67,6 +67,11 @@ export interface UpstreamTimeouts {
   bodyIdle?: Duration
   /** Whole exchange, request start to last response byte. Default none. Before headers → 504; after → abort. */
   total?: Duration
+  /**
+   * A WebSocket (or other `Upgrade`) tunnel that carries no byte in either direction for this
+   * long is closed. Default `'1h'`; `0` = never. (`total` and `bodyIdle` do not apply to tunnels.)
+   */
+  tunnelIdle?: Duration
 }
 
 export interface UpstreamConfig {
@@ -185,10 +190,16 @@ export interface RespondRoute extends RouteBase {
 export interface HandlerContext {
   /** Named segments and `splat` from the route's path pattern. */
   readonly params: Readonly<Record<string, string>>
-  /** Address of the connected client (no `X-Forwarded-For` trust). */
+  /** The client's address: the connected peer, or the client trusted proxies name (see `trustProxy`). */
   readonly clientIp: string
+  /** The connected peer's address (the nearest proxy, when behind one). */
+  readonly peerIp: string
   /** The route's name. */
   readonly route: string
+  /** Log lines about this request through the proxy's log (with route, method, target, request id). */
+  readonly log: RequestLog
+  /** Add fields to this request's access-log record (`ctx.annotate({ user: 'ada' })`). */
+  annotate(fields: Record<string, unknown>): void
   /**
    * Forward a request to an upstream group and return its response (streamed).
    * With no `init`, forwards the incoming request as is (the handler must not have read its body).
@@ -224,6 +235,9 @@ export interface ForwardedHeadersConfig {
   forwarded?: boolean
 }
 
+/** Trusted proxies: one entry, a list of addresses / CIDRs / names, or a number of hops. */
+export type TrustProxyConfig = string | string[] | number
+
 export interface ServerOptions {
   /** How long shutdown waits for in-flight requests before closing them. Default `'10s'`. */
   drainTimeout?: Duration
@@ -233,6 +247,12 @@ export interface ServerOptions {
   keepAliveTimeout?: Duration
   /** Largest request head accepted (431 beyond). Default `'16kb'`. */
   maxHeaderSize?: Size
+  /**
+   * Longest the proxy waits for the next piece of a request body while it is reading one (nginx's
+   * `client_body_timeout`). Exceeded → `408` if no response has started, else the connection is
+   * closed. Default `'60s'`; `0` turns it off.
+   */
+  bodyIdleTimeout?: Duration
 }
 
 export interface LogConfig {
@@ -250,6 +270,17 @@ export interface SwitchyardConfig {
   /** Tried in order; the first that matches handles the request. None matching → 404. */
   routes: RouteConfig[]
   forwardedHeaders?: ForwardedHeadersConfig
+  /**
+   * Proxies in front of Switchyard whose `X-Forwarded-For`, `-Proto` and `-Host` are believed:
+   * addresses and CIDRs (`'10.0.0.0/8'`, `'2001:db8::/32'`, `'192.0.2.7'`) and the names
+   * `'loopback'`, `'private'`, `'linklocal'`, `'uniquelocal'` — or a number `n` to trust the `n`
+   * nearest hops whatever their address. When the connected peer is trusted, the client address
+   * (`ctx.clientIp`, ip-hash, rate limits, ipFilter, the access log) is the first untrusted hop of
+   * X-Forwarded-For walked from the right, `ctx.url` takes its scheme from X-Forwarded-Proto and
+   * its host from X-Forwarded-Host, and those are passed upstream. Default: nobody (client-sent
+   * X-Forwarded-* are never believed).
+   */
+  trustProxy?: TrustProxyConfig
   server?: ServerOptions
   log?: LogConfig
   /** Middleware for every route, in order (request phases in this order, response phases in reverse). */

@@ -5,15 +5,14 @@
  * import { bodyLimit } from 'switchyard/middleware'
  * use: [bodyLimit({ max: '10mb' })]
  * ```
- * - A `Content-Length` above `max` is answered `413` at once, before any of the body is read.
- * - A body without a length (chunked) is counted as it streams to the upstream: when it passes
- *   `max` the upstream request is aborted and — if the client has no response yet — the client
- *   gets `413` (through `onError`). If the upstream already answered, its response stands and
- *   the rest of the body is not forwarded.
- *
- * Limitation: the counting happens on the way upstream (`onUpstreamRequest`), so it covers
- * forwarding routes; a `handle` route reads the body itself (only the Content-Length check
- * applies there).
+ * - A `Content-Length` above `max` is answered `413` at once, before any of the body is read
+ *   (through the response hooks, like any early answer), with `Connection: close`: the body is
+ *   never read (with `Expect: 100-continue`, never invited — see runtime/body-guard.ts).
+ * - A body without a length (chunked) is counted as it arrives (`ctx.setBodyLimit`), whoever
+ *   reads it — the upstream, a `handle` route's handler, a hook: once it passes `max` the
+ *   upstream request is aborted, the handler's body read fails, and the client gets `413` with
+ *   `Connection: close` — or, if its response had already begun, the connection is closed.
+ *   Nothing past the limit is forwarded or buffered.
  */
 import type { Middleware } from '../config/hooks.js'
 import { sizeOption, textResponse } from './util.js'
@@ -23,8 +22,6 @@ export interface BodyLimitOptions {
   max: number | string
 }
 
-const EXCEEDED = 'bodyLimit:exceeded'
-
 export class BodyTooLargeError extends Error {
   readonly status = 413
   constructor(readonly max: number) {
@@ -33,7 +30,7 @@ export class BodyTooLargeError extends Error {
   }
 }
 
-/** A pass-through stream that errors (and calls `onExceeded`) once more than `max` bytes went through. */
+/** A pass-through stream that errors (and calls `onExceeded`) once more than `max` bytes went through (for bodies a hook makes). */
 export function countingStream(max: number, onExceeded: () => void): TransformStream<Uint8Array, Uint8Array> {
   let seen = 0
   return new TransformStream<Uint8Array, Uint8Array>({
@@ -61,18 +58,9 @@ export function bodyLimit(options: BodyLimitOptions): Middleware {
         // Several equal values are joined by Headers as "n, n"; the runtime rejects unequal ones.
         const n = Number(cl.split(',')[0]!.trim())
         if (Number.isFinite(n) && n > max) return tooLarge(max)
+        return undefined // the parser holds the body to its Content-Length
       }
-      return undefined
-    },
-    onUpstreamRequest(ctx, req) {
-      const h = ctx.headers
-      if (h.has('content-length') || !h.has('transfer-encoding')) return
-      const source = req.body !== undefined ? req.body : ctx.request.body
-      if (!source) return
-      req.body = source.pipeThrough(countingStream(max, () => void (ctx.state[EXCEEDED] = true)))
-    },
-    onError(ctx) {
-      if (ctx.state[EXCEEDED] === true) return tooLarge(max)
+      if (ctx.headers.has('transfer-encoding')) ctx.setBodyLimit(max)
       return undefined
     },
   }

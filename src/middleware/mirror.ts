@@ -14,10 +14,10 @@
  *   may lag behind by at most `maxLag` (default 256kb) — past that (a slow or stuck shadow) the
  *   copy is dropped (its request aborted) and the real request carries on at full speed.
  * - Shadow failures are swallowed: counted in `stats`, and logged (warn) once per streak of
- *   failures through `log` (default: console.warn), since hooks have no logger of their own.
+ *   failures through `log` (default: the request's `ctx.log`, i.e. the proxy's log).
  */
 import type { HookContext, Middleware, UpstreamRequestInfo } from '../config/hooks.js'
-import { defaultLogger, sizeOption, type Logger } from './util.js'
+import { sizeOption, type Logger } from './util.js'
 
 export interface MirrorOptions {
   /** The shadow upstream group. */
@@ -29,6 +29,7 @@ export interface MirrorOptions {
   /** How far (bytes or '256kb') the copy's body may fall behind the real one before it is dropped. */
   maxLag?: number | string
   random?: () => number
+  /** Where shadow failures are reported; default the request's `ctx.log`. */
   log?: Logger
 }
 
@@ -110,16 +111,18 @@ export function mirror(options: MirrorOptions): MirrorMiddleware {
   const methods = options.methods ? new Set(options.methods.map((m) => m.toUpperCase())) : undefined
   const maxLag = sizeOption(options.maxLag ?? '256kb', 'mirror(): maxLag')
   const random = options.random ?? Math.random
-  const log = options.log ?? defaultLogger
+  const log = options.log
   const stats: MirrorStats = { sent: 0, failed: 0, dropped: 0 }
   let failing = false
   const DONE = 'mirror:done'
 
-  const failed = (err: unknown): void => {
+  const failed = (ctx: HookContext, err: unknown): void => {
     stats.failed++
     if (failing) return
     failing = true
-    log('warn', `mirror to '${options.group}' failed (further failures are counted, not logged, until one succeeds): ${(err as Error)?.message ?? String(err)}`)
+    const message = `mirror to '${options.group}' failed (further failures are counted, not logged, until one succeeds): ${(err as Error)?.message ?? String(err)}`
+    if (log) log('warn', message)
+    else ctx.log.warn(message)
   }
 
   const hasBody = (ctx: HookContext): boolean => {
@@ -164,7 +167,7 @@ export function mirror(options: MirrorOptions): MirrorMiddleware {
         },
         (err: unknown) => {
           drop?.(err)
-          failed(err)
+          failed(ctx, err)
         },
       )
     },

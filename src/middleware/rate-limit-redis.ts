@@ -12,6 +12,10 @@
  * offline queue, 500 ms command timeout), so the middleware fails open at once; ioredis keeps
  * reconnecting in the background. Time comes from the proxies' clocks (keep them in NTP sync).
  * Keys: `<prefix><key>` hashes, expiring after two windows of disuse.
+ *
+ * `close()` ends the connection this store opened (QUIT, resolved once the server has closed
+ * it); the proxy calls it through `rateLimit`'s `close()` when a reload retires the config and
+ * on shutdown. A store used again after `close()` opens a new connection.
  */
 import type { Redis, RedisOptions } from 'ioredis'
 import { bucketDecision, windowDecision, type RateLimitDecision, type RateLimitPolicy, type RateLimitStore } from './rate-limit.js'
@@ -123,7 +127,7 @@ export class RedisRateLimitStore implements RateLimitStore {
   async consume(key: string, policy: RateLimitPolicy, now: number): Promise<RateLimitDecision> {
     await this.#connect()
     const client = this.#client
-    if (!client) throw new Error('redis rate-limit store is closed')
+    if (!client) throw new Error('redis rate-limit store is closing')
     const k = this.prefix + key
     if (policy.algorithm === 'token-bucket') {
       const [allowed, tokens] = await client.switchyardTokenBucket(k, policy.limit, policy.windowMs, now)
@@ -134,10 +138,23 @@ export class RedisRateLimitStore implements RateLimitStore {
   }
 
   async close(): Promise<void> {
-    await this.#ready
+    const ready = this.#ready
+    if (!ready) return
+    await ready
+    if (this.#ready !== ready) return // closed (and maybe reopened) meanwhile
     const c = this.#client
     this.#client = undefined
-    if (c && this.#owned) c.disconnect()
+    this.#ready = undefined
+    if (!c || !this.#owned) return
+    const ended = new Promise<void>((resolve) => {
+      if (c.status === 'end') return resolve()
+      c.once('end', () => resolve())
+    })
+    // QUIT lets Redis answer what is in flight, then close; a dead connection is just dropped.
+    await c.quit().catch(() => c.disconnect())
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([ended, new Promise<void>((resolve) => (timer = setTimeout(resolve, 1000)))])
+    clearTimeout(timer)
   }
 }
 

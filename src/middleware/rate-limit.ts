@@ -17,18 +17,21 @@
  *   weighted by how much of it still overlaps the sliding window (Cloudflare's approximation);
  *   Reset = end of the current window.
  *
- * Keys: `'ip'` (default; the client address, behind proxies per `trustProxy` as in `ipFilter`),
+ * Keys: `'ip'` (default; the client address `ctx.clientIp` — behind proxies per the global
+ * `trustProxy`, or this middleware's own `trustProxy` as in `ipFilter`),
  * `'header:NAME'` (requests without the header are not limited), or a function of the context
  * returning a key (or undefined: not limited).
  *
  * Stores: in memory by default (per process; bounded: idle keys are evicted, at most `maxKeys`
  * (default 100 000) are kept, the least recently used go first); `redisRateLimitStore` for a
  * limit shared by several proxies (one atomic Lua script per request). If the store fails (Redis
- * down) requests are let through (fail open), with one warning per outage.
+ * down) requests are let through (fail open), with one warning per outage (through `log`, by
+ * default the request's `ctx.log`). `close()` (called by the proxy when the config that made
+ * this middleware is retired) closes the store.
  */
 import type { HookContext, Middleware } from '../config/hooks.js'
 import { clientAddress, compileTrust, type TrustProxy } from './ip-filter.js'
-import { defaultLogger, durationOption, withHeaders, type Logger } from './util.js'
+import { durationOption, withHeaders, type Logger } from './util.js'
 
 export type RateLimitAlgorithm = 'token-bucket' | 'sliding-window'
 
@@ -51,8 +54,8 @@ export interface RateLimitDecision {
 /** Where counters live. `consume` takes one unit of `key`'s quota at time `now` (epoch ms). */
 export interface RateLimitStore {
   consume(key: string, policy: RateLimitPolicy, now: number): RateLimitDecision | Promise<RateLimitDecision>
-  /** Release connections (Redis); the memory store has nothing to close. */
-  close?(): Promise<void>
+  /** Release connections (Redis); the memory store has nothing to close. A closed store may be used again (it reconnects). */
+  close?(): void | Promise<void>
 }
 
 // ---- algorithms as pure functions (shared by the memory store and the Redis store's replies)
@@ -181,7 +184,7 @@ export interface RateLimitOptions {
   algorithm?: RateLimitAlgorithm
   /** Default 'ip'. */
   key?: 'ip' | `header:${string}` | ((ctx: HookContext) => string | undefined)
-  /** For key 'ip': whose X-Forwarded-For to believe (see ipFilter). Default nobody. */
+  /** For key 'ip': whose X-Forwarded-For to believe (see ipFilter). Default: the global `trustProxy`. */
   trustProxy?: TrustProxy
   /** Default: a memory store of its own. */
   store?: RateLimitStore
@@ -195,6 +198,7 @@ export interface RateLimitOptions {
   name?: string
   /** Clock (epoch ms), default Date.now; tests inject one. */
   now?: () => number
+  /** Where the store-outage warning goes; default the request's `ctx.log`. */
   log?: Logger
 }
 
@@ -217,11 +221,11 @@ export function rateLimit(options: RateLimitOptions): Middleware {
   const algorithm = options.algorithm ?? 'token-bucket'
   if (algorithm !== 'token-bucket' && algorithm !== 'sliding-window') throw new TypeError(`rateLimit(): unknown algorithm '${algorithm}'`)
   const policy: RateLimitPolicy = { algorithm, limit, windowMs }
-  const store = options.store ?? new MemoryRateLimitStore()
+  const store: RateLimitStore = options.store ?? new MemoryRateLimitStore()
   const now = options.now ?? Date.now
   const status = options.status ?? 429
-  const log = options.log ?? defaultLogger
-  const trust = compileTrust(options.trustProxy)
+  const log = options.log
+  const trust = options.trustProxy === undefined ? undefined : compileTrust(options.trustProxy)
   const k = options.key ?? 'ip'
   let keyOf: (ctx: HookContext) => string | undefined
   if (typeof k === 'function') keyOf = k
@@ -243,12 +247,15 @@ export function rateLimit(options: RateLimitOptions): Middleware {
         decision = await store.consume(namespace + key, policy, now())
         if (storeDown) {
           storeDown = false
-          log('info', 'rateLimit: store is answering again')
+          if (log) log('info', 'rateLimit: store is answering again')
+          else ctx.log.info('rateLimit: store is answering again')
         }
       } catch (err) {
         if (!storeDown) {
           storeDown = true
-          log('warn', `rateLimit: store failed, letting requests through until it recovers: ${(err as Error)?.message ?? String(err)}`)
+          const message = `rateLimit: store failed, letting requests through until it recovers: ${(err as Error)?.message ?? String(err)}`
+          if (log) log('warn', message)
+          else ctx.log.warn(message)
         }
         return undefined
       }
@@ -266,5 +273,6 @@ export function rateLimit(options: RateLimitOptions): Middleware {
       for (const [name, value] of Object.entries(rateLimitHeaders(d, windowMs))) h.set(name, value)
       return withHeaders(res, h)
     },
+    close: () => store.close?.(),
   }
 }

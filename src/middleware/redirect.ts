@@ -12,9 +12,10 @@
  *
  * `httpsRedirect`: `Location: https://host/path?query` (the Host's port dropped, or replaced by
  * `port`), `301` for GET/HEAD and `308` for other methods (so the method and body are kept).
- * Requests that already arrived over https are left alone: the listener's scheme (`ctx.url`), or
- * `X-Forwarded-Proto: https` — believed only when the peer is a trusted proxy (`trustProxy`, as in
- * `ipFilter`; the rightmost value, the one the nearest proxy set, counts).
+ * Requests that already arrived over https are left alone: the scheme of `ctx.url` (which, with
+ * the global `trustProxy`, is a trusted proxy's `X-Forwarded-Proto`), or — with this
+ * middleware's own `trustProxy` (as in `ipFilter`) — `X-Forwarded-Proto: https` from a peer it
+ * trusts (the rightmost value, the one the nearest proxy set, counts).
  */
 import type { HookContext, Middleware } from '../config/hooks.js'
 import { compileTrust, parseIp, type TrustProxy } from './ip-filter.js'
@@ -60,7 +61,7 @@ export function redirect(options: RedirectOptions): Middleware {
 }
 
 export interface HttpsRedirectOptions {
-  /** Believe `X-Forwarded-Proto` from these peers (addresses/CIDRs/names) or this many hops. Default: nobody. */
+  /** Believe `X-Forwarded-Proto` from these peers (addresses/CIDRs/names) or this many hops. Default: the global `trustProxy`. */
   trustProxy?: TrustProxy
   /** The https port to redirect to, default 443 (omitted from the URL). */
   port?: number
@@ -73,14 +74,14 @@ export function httpsLocation(url: URL, port = 443): string {
 }
 
 export function httpsRedirect(options: HttpsRedirectOptions = {}): Middleware {
-  const trust = compileTrust(options.trustProxy)
+  const trust = options.trustProxy === undefined ? undefined : compileTrust(options.trustProxy)
   const port = options.port ?? 443
   return {
     name: 'httpsRedirect',
     onRequest(ctx) {
       if (ctx.url.protocol === 'https:') return undefined
-      const peer = parseIp(ctx.clientIp)
-      if (peer && trust(peer, 0)) {
+      const peer = trust && parseIp(ctx.peerIp)
+      if (trust && peer && trust(peer, 0)) {
         const proto = ctx.headers.get('x-forwarded-proto')
         const nearest = proto?.split(',').at(-1)?.trim().toLowerCase()
         if (nearest === 'https') return undefined

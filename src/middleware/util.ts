@@ -49,9 +49,5 @@ export function parseCookies(header: string | null): Map<string, string> {
   return out
 }
 
+/** A middleware's own `log` option (its default is the request's `ctx.log`, the proxy's log). */
 export type Logger = (level: 'warn' | 'info' | 'debug', message: string) => void
-
-/** Default logger for middleware (the hook contract has no logger): warnings to stderr, the rest dropped. */
-export const defaultLogger: Logger = (level, message) => {
-  if (level === 'warn') console.warn(message)
-}

@@ -6,6 +6,8 @@ export interface FakeInit {
   url?: string
   headers?: Record<string, string>
   clientIp?: string
+  /** Default: clientIp. */
+  peerIp?: string
   params?: Record<string, string>
   body?: ReadableStream<Uint8Array> | string
 }
@@ -15,6 +17,10 @@ export interface FakeContext extends HookContext {
   deadlines: number[]
   forwards: Array<{ group: string; init: Parameters<HookContext['forward']>[1] }>
   forwardImpl: HookContext['forward'] | undefined
+  bodyLimits: number[]
+  /** What hooks logged through ctx.log. */
+  logged: Array<{ level: 'info' | 'warn' | 'error'; message: string; fields?: Record<string, unknown> }>
+  annotations: Record<string, unknown>
 }
 
 export function fakeContext(init: FakeInit = {}): FakeContext {
@@ -27,6 +33,7 @@ export function fakeContext(init: FakeInit = {}): FakeContext {
     route: 'test',
     params: init.params ?? {},
     clientIp: init.clientIp ?? '127.0.0.1',
+    peerIp: init.peerIp ?? init.clientIp ?? '127.0.0.1',
     method,
     get url() {
       return url
@@ -54,6 +61,20 @@ export function fakeContext(init: FakeInit = {}): FakeContext {
     },
     setDeadline(ms: number) {
       ctx.deadlines.push(ms)
+    },
+    bodyLimits: [],
+    setBodyLimit(bytes: number) {
+      ctx.bodyLimits.push(bytes)
+    },
+    logged: [],
+    log: {
+      info: (message, fields) => void ctx.logged.push({ level: 'info', message, fields }),
+      warn: (message, fields) => void ctx.logged.push({ level: 'warn', message, fields }),
+      error: (message, fields) => void ctx.logged.push({ level: 'error', message, fields }),
+    },
+    annotations: {},
+    annotate(fields) {
+      Object.assign(ctx.annotations, fields)
     },
   }
   return ctx

@@ -71,8 +71,12 @@ test('client address: X-Forwarded-For walked from the right past trusted proxies
   // Ports and brackets; v6; mapped peer.
   assert.equal(resolveClientAddress('::ffff:127.0.0.1', '[2001:db8::5]:443', trustLocal), '2001:db8::5')
   assert.equal(resolveClientAddress('127.0.0.1', '203.0.113.9:5555', trustLocal), '203.0.113.9')
-  // Garbage stops the walk at the last good address.
-  assert.equal(resolveClientAddress('127.0.0.1', '203.0.113.9, unknown', trustLocal), '127.0.0.1')
+  // A hop that is not an address stops the walk and is the client as written (never the
+  // trusted proxy's own address); an empty one reads 'unknown'.
+  assert.equal(resolveClientAddress('127.0.0.1', '203.0.113.9, unknown', trustLocal), 'unknown')
+  assert.equal(resolveClientAddress('127.0.0.1', '203.0.113.9,  junk ', trustLocal), 'junk')
+  assert.equal(resolveClientAddress('127.0.0.1', '203.0.113.9,', trustLocal), 'unknown')
+  assert.equal(resolveClientAddress('127.0.0.1', 'junk, 203.0.113.9', trustLocal), '203.0.113.9', 'junk left of the client is never reached')
   // Hop count: trust exactly n hops.
   const two = compileTrust(2)
   assert.equal(resolveClientAddress('9.9.9.9', '1.1.1.1, 2.2.2.2, 3.3.3.3', two), '2.2.2.2')
