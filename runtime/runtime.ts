@@ -2,17 +2,19 @@
  * The data plane: owns listeners, the current Generation and the long-lived registries.
  * `reload` builds a new Generation and swaps one reference; requests in flight finish on
  * the Generation they started with, and pools of retired servers close once no
- * Generation that uses them has requests left.
+ * Generation that uses them has requests left. A Generation retires (its middleware's
+ * `close()` runs) once it is no longer current and its last request is over.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { ServerResponse, type IncomingMessage } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
 import type { ResolvedConfig } from './resolved-config.js'
 import { Generation } from './generation.js'
 import { RequestContext } from './context.js'
 import { ServerStateRegistry } from './upstream/server-state.js'
 import { PoolRegistry } from './forward/pool-registry.js'
 import { NodeListener } from './adapters/node/node-listener.js'
-import { canonicalize, BadTargetError } from './canonical.js'
+import { BadTargetError } from './canonical.js'
+import { setRequestTarget } from './request-target.js'
 import { forwardRequest } from './forward/forward.js'
 import { rewritePath, redirectLocation } from './router/rewrite.js'
 import { runHandler } from './handle/run-handler.js'
@@ -23,6 +25,9 @@ import { runOnLog } from './pipeline/run-hooks.js'
 import { CacheLayer } from './cache/cache-layer.js'
 import { AdminServer } from '../src/admin/admin-server.js'
 import { routeEvent, type TraceEvent } from './trace.js'
+import { serveUpgrade } from './upgrade/serve-upgrade.js'
+import { guardBody } from './body-guard.js'
+import type { Middleware } from '../src/config/hooks.js'
 
 export interface RuntimeOptions {
   log?: RuntimeLog
@@ -34,6 +39,8 @@ export interface RuntimeOptions {
    */
   trace?: boolean
   onTrace?: (req: IncomingMessage, res: ServerResponse, trace: TraceEvent[]) => void
+  /** How long close() waits for middleware close() calls (ms, default 5000); then it logs them and goes on. */
+  middlewareCloseTimeout?: number
 }
 
 export class Runtime {
@@ -49,15 +56,27 @@ export class Runtime {
   readonly #inflight = new Map<Generation, number>()
   readonly #listeners = new Map<string, NodeListener>()
   #closing = false
+  /**
+   * Middleware holding resources → how many live Generations list it. It is closed when the
+   * last of them retires; a later config listing the same object again counts it anew (and it
+   * is closed again when that one retires).
+   */
+  readonly #middlewareRefs = new Map<Middleware, number>()
+  /** close() calls still running (awaited by close(), up to `#middlewareCloseTimeout`) → the middleware's name. */
+  readonly #closingMiddleware = new Map<Promise<void>, string>()
+  readonly #middlewareCloseTimeout: number
+  /** An access logger or onLog failure was reported (once: a broken logger would repeat it on every request). */
+  #logFailureReported = false
   readonly #onTrace: ((req: IncomingMessage, res: ServerResponse, trace: TraceEvent[]) => void) | undefined
   readonly #pipeline: PipelineEnv = {
     log: silentLog,
-    cached: (ctx, group, target) => this.cache.handle(ctx, group, target),
+    cached: (ctx, group, target, hooks) => this.cache.handle(ctx, group, target, hooks),
   }
 
   constructor(options: RuntimeOptions = {}) {
     this.log = options.log ?? silentLog
     this.#onTrace = options.trace ? (options.onTrace ?? (() => {})) : undefined
+    this.#middlewareCloseTimeout = options.middlewareCloseTimeout ?? 5000
     this.#pipeline.log = this.log
     // Active health checks log their transitions through the runtime's log.
     this.pools.health.log = this.log
@@ -73,11 +92,12 @@ export class Runtime {
   /** Builds and swaps in a Generation for `config`, then brings listeners in line with it. */
   async load(config: ResolvedConfig): Promise<Generation> {
     this.cache.configure(config)
-    const next = new Generation(this.#nextId++, config, this.states, this.pools)
+    const next = new Generation(this.#nextId++, config, this.states, this.pools, this.log)
     const previous = this.#generation
     this.#generation = next
     this.#inflight.set(next, 0)
-    if (previous && (this.#inflight.get(previous) ?? 0) === 0) this.#inflight.delete(previous)
+    for (const m of next.closers) this.#middlewareRefs.set(m, (this.#middlewareRefs.get(m) ?? 0) + 1)
+    if (previous && (this.#inflight.get(previous) ?? 0) === 0) this.#retire(previous)
     await this.#syncListeners(config)
     await this.admin.sync(config.admin)
     void this.#collect()
@@ -95,6 +115,7 @@ export class Runtime {
     res.once('close', () => this.#finish(ctx))
     if (this.#closing) res.setHeader('connection', 'close')
     if (this.#onTrace !== undefined) this.#onTrace(req, res, (ctx.trace = []))
+    if (ctx.hasBody) guardBody(ctx)
     try {
       this.#route(ctx)
     } catch (err) {
@@ -103,12 +124,31 @@ export class Runtime {
     }
   }
 
+  /**
+   * An HTTP/1.1 `Upgrade` request the listener let through: tunnelled when its route forwards
+   * (upgrade/serve-upgrade.ts), else handed back (`asPlain`) and served as a plain request.
+   * An open tunnel counts as a request in flight on its Generation; its access record (status
+   * 101, `bytes` sent to the client, `bytesIn` received from it) is written when it closes.
+   */
+  readonly handleUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer, asPlain: () => void): void => {
+    const gen = this.#generation
+    if (gen === undefined || this.#closing) return asPlain()
+    const ctx = new RequestContext(req, new ServerResponse(req), gen)
+    this.#inflight.set(gen, (this.#inflight.get(gen) ?? 0) + 1)
+    let served = false
+    try {
+      served = serveUpgrade(ctx, socket, head, this.log, (bytesIn) => this.#finish(ctx, bytesIn))
+    } catch (err) {
+      this.log.error(`internal error: ${(err as Error).stack}`, { target: req.url })
+    }
+    if (served) return
+    this.#inflight.set(gen, (this.#inflight.get(gen) ?? 1) - 1)
+    asPlain()
+  }
+
   #route(ctx: RequestContext): void {
     try {
-      const target = canonicalize(ctx.req.url ?? '/')
-      ctx.path = target.path
-      ctx.query = target.query
-      ctx.setHost(target.authority ?? ctx.hostHeader)
+      setRequestTarget(ctx)
     } catch (err) {
       if (err instanceof BadTargetError) return sendError(ctx, 400, err.message)
       throw err
@@ -146,15 +186,15 @@ export class Runtime {
     }
   }
 
-  #finish(ctx: RequestContext): void {
+  #finish(ctx: RequestContext, bytesIn?: number): void {
     const gen = ctx.generation
     const left = (this.#inflight.get(gen) ?? 1) - 1
     if (left > 0 || gen === this.#generation) this.#inflight.set(gen, left)
     else {
-      this.#inflight.delete(gen)
+      this.#retire(gen)
       void this.#collect()
     }
-    if (!ctx.res.writableFinished) {
+    if (bytesIn === undefined && !ctx.res.writableFinished) {
       ctx.onClientAbort?.()
       ctx.error ??= 'client closed the connection before the response finished'
     }
@@ -168,11 +208,74 @@ export class Runtime {
       method: ctx.method, target: ctx.target, host: ctx.hostHeader, status: ctx.status, route: ctx.route?.name,
       upstream: ctx.server, durationMs: ctx.elapsedMs, bytes: ctx.bytes, clientIp: ctx.clientIp, error: ctx.error,
     }
-    if (observed) {
-      ctx.hooks!.timings.end = performance.now()
-      runOnLog(hooks, ctx.hooks!, record, this.log)
+    if (bytesIn !== undefined) record.bytesIn = bytesIn
+    if (ctx.annotations !== undefined) record.annotations = ctx.annotations
+    // This runs in the response's 'close' event: a throw here (an onLog hook's logger, a custom
+    // access logger, a field it cannot encode) would be uncaught and end the process.
+    try {
+      if (observed) {
+        ctx.hooks!.timings.end = performance.now()
+        runOnLog(hooks, ctx.hooks!, record, this.log)
+      }
+      if (gen.config.log.access) this.log.access(record)
+    } catch (err) {
+      this.#logFailed(err)
     }
-    if (gen.config.log.access) this.log.access(record)
+  }
+
+  #logFailed(err: unknown): void {
+    if (this.#logFailureReported) return
+    this.#logFailureReported = true
+    try {
+      this.log.error(`writing the access log failed (reported once): ${(err as Error)?.stack ?? String(err)}`)
+    } catch {
+      // the log itself is what fails
+    }
+  }
+
+  /** `gen` has no requests left and is not current: close its middleware that no live Generation lists any more. */
+  #retire(gen: Generation): void {
+    if (!this.#inflight.delete(gen)) return
+    const last: Middleware[] = []
+    for (const m of gen.closers) {
+      const refs = (this.#middlewareRefs.get(m) ?? 1) - 1
+      if (refs > 0) this.#middlewareRefs.set(m, refs)
+      else {
+        this.#middlewareRefs.delete(m)
+        last.push(m)
+      }
+    }
+    this.#closeMiddleware(last)
+  }
+
+  /** Runs each middleware's close(); failures are logged, never thrown. */
+  #closeMiddleware(list: readonly Middleware[]): void {
+    for (const m of list) {
+      const run = (async () => {
+        try {
+          await m.close!()
+        } catch (err) {
+          this.log.error(`close() of middleware '${m.name}' failed: ${(err as Error)?.message ?? String(err)}`, { middleware: m.name })
+        }
+      })()
+      this.#closingMiddleware.set(run, m.name)
+      void run.then(() => this.#closingMiddleware.delete(run))
+    }
+  }
+
+  /** Waits for running middleware close() calls, at most `#middlewareCloseTimeout` ms (a hung one is logged, not awaited). */
+  async #closedMiddleware(): Promise<void> {
+    if (this.#closingMiddleware.size === 0) return
+    let timer: NodeJS.Timeout | undefined
+    const timedOut = await Promise.race([
+      Promise.all(this.#closingMiddleware.keys()).then(() => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), this.#middlewareCloseTimeout))),
+    ])
+    clearTimeout(timer)
+    if (timedOut) {
+      const names = [...new Set(this.#closingMiddleware.values())].map((n) => `'${n}'`).join(', ')
+      this.log.error(`close() of middleware ${names} did not finish within ${this.#middlewareCloseTimeout} ms: shutting down without it`)
+    }
   }
 
   /** Close pools and forget server state that no live Generation uses. */
@@ -202,7 +305,7 @@ export class Runtime {
     for (const [key, address] of wanted) {
       if (this.#listeners.has(key)) continue
       const listener = new NodeListener(address, config.server, this.handle, (r) =>
-        this.log.info(`request refused (${r.status}): ${r.reason}`, { method: r.method, target: r.target, clientIp: r.clientIp }))
+        this.log.info(`request refused (${r.status}): ${r.reason}`, { method: r.method, target: r.target, clientIp: r.clientIp }), this.handleUpgrade)
       await listener.listen()
       this.#listeners.set(key, listener)
     }
@@ -213,6 +316,9 @@ export class Runtime {
     this.#closing = true
     await Promise.all([...this.#listeners.values()].map((l) => l.close(drainTimeout)))
     this.#listeners.clear()
+    this.#closeMiddleware([...this.#middlewareRefs.keys()])
+    this.#middlewareRefs.clear()
+    await this.#closedMiddleware()
     await this.admin.close()
     await this.cache.close()
     await this.pools.closeAll(true)

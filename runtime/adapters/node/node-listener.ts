@@ -10,14 +10,29 @@
  * nominating a field the proxy owns, too many header fields and overlong targets. An
  * absolute-form target's authority replaces Host (RFC 9112 §3.2.2), so routing, the Host
  * sent upstream and X-Forwarded-Host all agree. Every rejection closes the connection.
+ *
+ * `Upgrade` requests (WebSockets) arrive on node:http's 'upgrade' event with the raw socket.
+ * Those that may become a tunnel, and pass the same checks, go to `onUpgrade`; every other one
+ * is handed back to the server as a plain request (runtime/upgrade/upgrade-request.ts), so it
+ * is checked, refused or served exactly like a request without `Upgrade`. An upgrade pipelined
+ * behind a request still being answered waits, unread, until that response is written.
  */
 import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import type { ResolvedConfig, ResolvedListen } from '../../resolved-config.js'
 import { isValidHost, withoutTrailingDot } from '../../canonical.js'
 import { nominatesProtected } from '../../forward/hop-by-hop.js'
+import { tunnelProtocol, plainRequestHead } from '../../upgrade/upgrade-request.js'
+import { expectContinue } from '../../body-guard.js'
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void
+
+/**
+ * An `Upgrade` request that may become a tunnel (HTTP/1.1, no body, not h2c, checks passed).
+ * The listener owns the socket until then; calling `asPlain` (synchronously, before touching
+ * the socket) hands the request back to the HTTP server as a plain request.
+ */
+export type UpgradeListener = (req: IncomingMessage, socket: Socket, head: Buffer, asPlain: () => void) => void
 
 /** Longest request target accepted (nginx: a request line over 8k → 414). */
 export const MAX_TARGET_LENGTH = 8 * 1024
@@ -41,12 +56,12 @@ const kErrored = Symbol('switchyard.clientError')
 
 export class NodeListener {
   readonly server: Server
-  /** Requests in progress on this listener (for draining). */
-  active = 0
+  /** Client sockets taken over by an upgrade (handshake or tunnel): closed when a drain times out. */
+  readonly #upgraded = new Set<Socket>()
 
   constructor(
     readonly address: ResolvedListen, options: ResolvedConfig['server'], onRequest: RequestListener,
-    onRefused?: (refused: RefusedRequest) => void,
+    onRefused?: (refused: RefusedRequest) => void, onUpgrade?: UpgradeListener,
   ) {
     const refuse = (res: ServerResponse, rejection: Rejection): void => {
       reject(res, rejection)
@@ -72,18 +87,48 @@ export class NodeListener {
     })
     // One more than the limit, so a request over it is seen (Node silently drops the excess).
     this.server.maxHeadersCount = MAX_HEADER_COUNT + 1
-    // Answer 100-continue for the upstream, unless the request is refused anyway: then the
-    // final status goes out instead and the body is never invited.
+    // 100-continue is sent when the body is first read (body-guard.ts), so a request refused
+    // here or by a hook gets its final status instead and the body is never invited.
     this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
       const rejection = checkRequest(req)
       if (rejection !== undefined) return rejection.status === 200 ? answerOptions(res) : refuse(res, rejection)
-      res.writeContinue()
+      expectContinue(req)
       onRequest(req, res)
     })
     // No tunnelling: answer CONNECT instead of dropping the connection silently.
     this.server.on('connect', (_req, socket: Socket) => {
       socket.end(`HTTP/1.1 405 Method Not Allowed\r\nallow: ${METHODS}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`)
     })
+    if (onUpgrade !== undefined) {
+      this.server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+        // Node removed its own handlers from the socket: until it is a tunnel or a plain
+        // connection again, a reset must not become an uncaught 'error'.
+        socket.on('error', ignoreError)
+        const forget = (): void => void this.#upgraded.delete(socket)
+        this.#upgraded.add(socket)
+        socket.once('close', forget)
+        const asPlain = (): void => {
+          socket.off('error', ignoreError)
+          socket.off('close', forget)
+          forget()
+          servePlain(this.server, req, socket, head)
+        }
+        const serve = (): void => {
+          // An earlier response arms the keep-alive timeout when it finishes: neither a tunnel
+          // nor the request served as plain may be cut by it.
+          socket.setTimeout(0)
+          if (!socket.writable) return void socket.destroy() // that response closed the connection
+          if (tunnelProtocol(req) === undefined || checkRequest(req) !== undefined) return asPlain()
+          onUpgrade(req, socket, head, asPlain)
+        }
+        const earlier = (socket as ParserSocket)._httpMessage
+        if (!earlier) return serve()
+        // Pipelined behind a request still being answered. Node queues the response of a plain
+        // request until the earlier ones are written, but emits 'upgrade' at once: the socket
+        // stays unread until that response is out, then the upgrade is served.
+        whenWritten(socket, earlier, serve, true)
+      })
+    }
     this.server.on('clientError', (err: NodeJS.ErrnoException & { reason?: string }, socket: Socket) => {
       const status = onClientError(err, socket)
       if (status !== undefined) onRefused?.({ status, reason: `${err.code ?? 'error'}${err.reason ? `: ${err.reason}` : ''}`, clientIp: socket.remoteAddress })
@@ -104,7 +149,11 @@ export class NodeListener {
   async close(timeoutMs: number): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()))
     this.server.closeIdleConnections()
-    const timer = setTimeout(() => this.server.closeAllConnections(), timeoutMs)
+    const timer = setTimeout(() => {
+      this.server.closeAllConnections()
+      // Tunnels are no HTTP connections any more: Node does not track them, this listener does.
+      for (const socket of this.#upgraded) socket.destroy()
+    }, timeoutMs)
     // Connections that finish a request while draining are closed instead of kept alive.
     const idleSweep = setInterval(() => this.server.closeIdleConnections(), 100)
     await closed
@@ -173,6 +222,21 @@ export function checkRequest(req: IncomingMessage): Rejection | undefined {
     }
   }
   return undefined
+}
+
+function ignoreError(): void {}
+
+/**
+ * Feeds an upgrade request back to `server` as a new connection whose first bytes are the
+ * request without its `upgrade` token, then whatever followed it (its body, pipelined
+ * requests). Node stopped reading the socket natively at the upgrade and never resumes that
+ * (its handle stays marked consumed): the new parser reads through 'data' events, so the
+ * unshifted bytes come first, in order.
+ */
+function servePlain(server: Server, req: IncomingMessage, socket: Socket, head: Buffer): void {
+  if (socket.destroyed) return
+  socket.unshift(head.length === 0 ? plainRequestHead(req) : Buffer.concat([plainRequestHead(req), head]))
+  server.emit('connection', socket)
 }
 
 function answerOptions(res: ServerResponse): void {
@@ -262,20 +326,28 @@ function endWith(s: Socket, bytes?: string): void {
   s.end(bytes ?? '', () => s.destroy())
 }
 
-/** Calls `then` once every response queued on the socket has been written. */
-function whenWritten(s: ParserSocket, res: ServerResponse, then: () => void): void {
+/**
+ * Calls `then` once every response queued on the socket has been written (never if the socket
+ * is destroyed first). `relayDrain`: Node's own 'drain' relay was taken off the socket (an
+ * upgrade): pass the socket's 'drain' on to the response meanwhile, or one that filled the
+ * socket's buffer would wait forever.
+ */
+function whenWritten(s: ParserSocket, res: ServerResponse, then: () => void, relayDrain = false): void {
   let called = false
+  const drain = (): void => void (res.writableNeedDrain && res.emit('drain'))
   const next = (): void => {
     if (called) return
     called = true
+    if (relayDrain) s.off('drain', drain)
     setImmediate(() => {
       if (s.destroyed) return
       const current = s._httpMessage
-      if (current && !current.writableFinished) whenWritten(s, current, then)
+      if (current && !current.writableFinished) whenWritten(s, current, then, relayDrain)
       else then()
     })
   }
   if (res.writableFinished) return next()
+  if (relayDrain) s.on('drain', drain)
   res.once('finish', next)
   res.once('close', next)
 }
