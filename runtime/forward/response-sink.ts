@@ -59,7 +59,7 @@ export class ClientSink implements ResponseSink {
       ctx.error = `${failure.reason} (after response started)`
       ctx.res.destroy()
     } else if ((ctx.req.errored || ctx.req.destroyed) && !(ctx.req.complete && !ctx.res.destroyed)) {
-      // (undici destroys a streamed request body when it aborts an exchange, e.g. on a timeout:
+      // (a streamed request body is destroyed when its exchange is aborted, e.g. on a timeout:
       // a body that had fully arrived means the client is still there and gets the error.)
       ctx.error = 'client request aborted'
     } else {

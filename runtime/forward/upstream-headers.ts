@@ -5,8 +5,8 @@
  * then the route's header rules. With `trustProxy`, a trusted peer's X-Forwarded-Proto/-Host
  * are passed on, and an untrusted peer's X-Forwarded-For / Forwarded chain is dropped (only
  * the peer is sent); without it the client's chain is always kept and appended to.
- * Content-Length is kept (undici enforces it against the streamed body); everything else
- * about framing is undici's.
+ * Content-Length is kept (the upstream client enforces it against the streamed body); everything
+ * else about framing is the upstream client's (runtime/upstream-client/).
  */
 import type { ResolvedHeaderRules, HostHeaderMode } from '../resolved-config.js'
 import type { RequestContext } from '../context.js'

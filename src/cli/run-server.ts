@@ -49,7 +49,7 @@ async function serve(
   mode: ConfigMode, file: string, o: GlobalOptions, log: ReturnType<typeof createLogger>, blockedAfter: number,
   channel: SupervisorChannel | undefined, bundle: ConfigBundle | undefined,
 ): Promise<number> {
-  // Imported here, not at the top: the supervisor never needs the proxy (esbuild, undici) in
+  // Imported here, not at the top: the supervisor never needs the proxy (esbuild, the runtime) in
   // memory. And before the watchdog starts: loading modules blocks the loop too.
   const { SwitchyardServer } = await import('../server/switchyard-server.js')
   const { watchdog, disabled } = startWatchdog({ blockedAfter, format: log.format, reportFd: channel?.reportFd })

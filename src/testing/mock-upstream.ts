@@ -1,6 +1,6 @@
 /**
  * A real HTTP server on 127.0.0.1 (port from the OS) answering with a Web-style handler:
- * upstreams are reached through undici pools, so a mock needs a socket. Records every request
+ * upstreams are reached through the proxy's keep-alive pools, so a mock needs a socket. Records every request
  * it received for assertions.
  */
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http'
