@@ -26,6 +26,9 @@ export async function sendWebResponse(ctx: RequestContext, response: ResponseLik
   }
   if (!rules?.remove.includes('set-cookie')) for (const cookie of response.headers.getSetCookie()) headers.push('set-cookie', cookie)
   if (rules) for (const [n, v] of rules.append) headers.push(n, v)
+  // Connection is hop-by-hop and not copied, but a Response saying `Connection: close` (e.g.
+  // bodyLimit's 413) asks for this connection to end after it: Node then writes the header.
+  if (response.status >= 200 && wantsClose(response.headers.get('connection'))) res.shouldKeepAlive = false
   ctx.status = response.status
   res.writeHead(response.status, headers)
   if (response.body === null || ctx.method === 'HEAD') {
@@ -36,4 +39,8 @@ export async function sendWebResponse(ctx: RequestContext, response: ResponseLik
   const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>)
   body.on('data', (chunk: Uint8Array) => (ctx.bytes += chunk.length))
   await pipeline(body, res)
+}
+
+function wantsClose(connection: string | null): boolean {
+  return connection !== null && connection.split(',').some((token) => token.trim().toLowerCase() === 'close')
 }
