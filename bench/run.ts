@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util'
 import { compileHelpers } from './lib/compile.js'
 import { nginxBinary, nginxVersion, originConfig, proxyConfig, startNginx } from './lib/nginx.js'
 import { cpuPlan, freePort, installCleanupHandlers, start, stopAll, waitForHttp, type Managed } from './lib/processes.js'
-import { rssBytes } from './lib/proc-stats.js'
+import { rssBytes, pssBytes, rssEach } from './lib/proc-stats.js'
 import { header, keyValueTable, mib, scenarioTable, type KeyValueRow, type ScenarioResult } from './lib/report.js'
 import { LOAD_SCENARIOS, SWITCHYARD_SCENARIOS, TODO_SCENARIOS, measureRun } from './lib/scenarios.js'
 import { ensureBuilt, startSwitchyard, writeSwitchyardConfig } from './lib/switchyard.js'
@@ -173,6 +173,8 @@ async function main(): Promise<void> {
   if (wantProxy('direct')) targets.push({ name: 'direct', port: originPort, m: origin })
 
   const rssIdle = new Map<string, number>(targets.map((t) => [t.name, rssBytes(t.m.pid)]))
+  const syTarget = targets.find((t) => t.name === 'switchyard')
+  const syIdle = syTarget ? { pss: pssBytes(syTarget.m.pid), each: rssEach(syTarget.m.pid) } : undefined
 
   // Load scenarios, interleaved: for each round, every proxy once (A B C … A B C …).
   const sections: string[] = []
@@ -235,7 +237,16 @@ async function main(): Promise<void> {
         else if (s.name === 'idle-10k') syRows.push(...(await idleConnections(ctx, { clientScript: js['idle-keepalive']!, count: idleCount })))
         else if (s.name === 'idle-rss') {
           const t = targets.find((x) => x.name === 'switchyard')
-          if (t) syRows.push({ metric: 'idle RSS after start (before any load)', value: `${mib(rssIdle.get('switchyard') ?? Number.NaN)} MiB`, note: 'the instance used for the load scenarios' })
+          if (t) {
+            syRows.push({
+              metric: 'idle RSS after start (before any load)', value: `${mib(rssIdle.get('switchyard') ?? Number.NaN)} MiB`,
+              note: `the instance used for the load scenarios; per process (supervisor, worker…): ${syIdle?.each.map((b) => mib(b)).join(' + ') ?? '?'} MiB`,
+            })
+            syRows.push({
+              metric: 'idle PSS after start (shared pages counted once)', value: `${mib(syIdle?.pss ?? Number.NaN)} MiB`,
+              note: 'Pss from /proc/PID/smaps_rollup, summed over the tree',
+            })
+          }
         }
       } catch (e) {
         const msg = e instanceof Error ? e.message : String(e)

@@ -78,6 +78,29 @@ function rssOf(pids: number[]): number {
   return kb * 1024
 }
 
+/**
+ * Sum of Pss (proportional set size, /proc/PID/smaps_rollup) of the tree, in bytes: pages shared
+ * between processes (the node binary of a supervisor and its worker) are counted once in total
+ * instead of once per process as RSS does. 0 when unavailable.
+ */
+export function pssBytes(pid: number): number {
+  let kb = 0
+  for (const p of processTree(pid)) {
+    try {
+      const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${p}/smaps_rollup`, 'utf8'))
+      if (m) kb += Number(m[1])
+    } catch {
+      /* exited, or no smaps_rollup (kernel < 4.14) */
+    }
+  }
+  return kb * 1024
+}
+
+/** RSS of each process of the tree, in bytes, parent first. */
+export function rssEach(pid: number): number[] {
+  return processTree(pid).map((p) => rssOf([p]))
+}
+
 /** Samples RSS every `everyMs` while running; `stop()` returns the peak. */
 export function sampleRss(pid: number, everyMs = 250): { stop(): number } {
   const tree = processTree(pid) // listed once: the tree does not change during a run

@@ -21,7 +21,8 @@ import type { UpstreamGroup } from '../upstream/upstream-group.js'
 import type { ProxyError, UpstreamRequestInfo, UpstreamResponseInfo } from '../../src/config/hooks.js'
 import type { ResolvedHeaderRules } from '../resolved-config.js'
 import { RequestHookContext } from './hook-context.js'
-import { runOnRequest, runSelectUpstream, runOnUpstreamRequest, runOnUpstreamResponse, runOnResponse, runOnError, HookError } from './run-hooks.js'
+import { chooseUpstream } from './choose-upstream.js'
+import { runOnRequest, runOnUpstreamRequest, runOnUpstreamResponse, runOnResponse, runOnError, HookError } from './run-hooks.js'
 import { WebResponseSink, toWebHeaders, type WebResponseReceiver } from './web-response-sink.js'
 import { forwardRequest, type ForwardOptions } from '../forward/forward.js'
 import { applyHeaderRules } from '../forward/response-headers.js'
@@ -112,16 +113,8 @@ async function forwardWithHooks(
   const log = env.log
   let groupName = action.upstream
   let server: string | undefined
-  if (hooks.selectUpstream.length > 0) {
-    const choice = await runSelectUpstream(hooks, hctx, log)
-    if (choice) {
-      if (!ctx.generation.groups.has(choice.group)) {
-        throw new HookError('selectUpstream', 'selectUpstream', new Error(`unknown upstream '${choice.group}' (known: ${[...ctx.generation.groups.keys()].join(', ')})`))
-      }
-      groupName = choice.group
-      server = choice.server
-    }
-  }
+  // Checked here, not only inside chooseUpstream: no await (microtask) on the common hook-less path.
+  if (hooks.selectUpstream.length > 0) ({ group: groupName, server } = await chooseUpstream(hooks, hctx, action.upstream, log))
   const group = ctx.generation.groups.get(groupName)!
   ctx.upstreamGroup = group.name
   const path = action.rewrite ? rewritePath(ctx.path, ctx.params, action.rewrite) : ctx.path
