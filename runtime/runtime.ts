@@ -16,7 +16,7 @@ import { NodeListener } from './adapters/node/node-listener.js'
 import { BadTargetError } from './canonical.js'
 import { setRequestTarget } from './request-target.js'
 import { forwardRequest } from './forward/forward.js'
-import { rewritePath, redirectLocation } from './router/rewrite.js'
+import { upstreamTarget, redirectLocation } from './router/rewrite.js'
 import { runHandler } from './handle/run-handler.js'
 import { send, sendError, sendText } from './respond.js'
 import { silentLog, type RuntimeLog, type AccessRecord } from './log.js'
@@ -171,9 +171,9 @@ export class Runtime {
     switch (action.type) {
       case 'forward': {
         const group = ctx.generation.groups.get(action.upstream)!
-        const path = action.rewrite ? rewritePath(ctx.path, ctx.params, action.rewrite) : ctx.path
-        if (match.route.cache !== undefined) return this.cache.handle(ctx, group, ctx.query === '' ? path : `${path}?${ctx.query}`)
-        return forwardRequest(ctx, group, ctx.query === '' ? path : `${path}?${ctx.query}`, this.log)
+        const target = upstreamTarget(ctx.path, ctx.params, ctx.query, action.rewrite)
+        if (match.route.cache !== undefined) return this.cache.handle(ctx, group, target)
+        return forwardRequest(ctx, group, target, this.log)
       }
       case 'redirect': {
         const location = redirectLocation(action, ctx.params, ctx.query)

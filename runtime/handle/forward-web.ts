@@ -11,6 +11,7 @@ import { buildUpstreamHeaders, forwardedInfo } from '../forward/upstream-headers
 import { stripHopByHop } from '../forward/response-headers.js'
 import { classifyUpstreamError, codedError } from '../forward/upstream-error.js'
 import { balancerEvent } from '../trace.js'
+import { headersToRaw } from './web-request.js'
 
 /** An upstream failure inside a handler; the handler runner maps it to 502/503/504. */
 export class UpstreamFailedError extends Error {
@@ -49,12 +50,12 @@ export async function forwardWeb(ctx: RequestContext, groupName: string, init: R
     const url = new URL(init.url)
     method = init.method
     path = url.pathname + url.search
-    raw = flatten(init.headers)
+    raw = headersToRaw(init.headers)
     body = init.body ? Readable.fromWeb(init.body as import('node:stream/web').ReadableStream<Uint8Array>) : null
   } else if (init) {
     method = init.method ?? method
     path = init.path ?? path
-    if (init.headers !== undefined) raw = flatten(new Headers(init.headers))
+    if (init.headers !== undefined) raw = headersToRaw(new Headers(init.headers))
     if (init.body !== undefined) body = init.body === null ? null : toReadable(init.body)
   }
   const headers = buildUpstreamHeaders(
@@ -159,12 +160,6 @@ class WebForwardHandler implements UpstreamHandler {
   #trace(outcome: string): void {
     this.ctx.trace!.push({ type: 'attempt', attempt: 1, server: this.member.origin, outcome, retry: undefined, ...(this.side ? { side: true as const } : {}) })
   }
-}
-
-function flatten(headers: Headers): string[] {
-  const out: string[] = []
-  for (const [name, value] of headers) if (name !== 'set-cookie') out.push(name, value)
-  return out
 }
 
 function toReadable(body: ForwardBody): Readable {

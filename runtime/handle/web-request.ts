@@ -38,3 +38,13 @@ export function rawToHeaders(raw: readonly string[]): Headers {
   }
   return headers
 }
+
+/**
+ * The inverse of rawToHeaders for a request's fields a hook or handler set: the flat
+ * [name, value, …] list the forwarder builds upstream headers from (Set-Cookie is a response field).
+ */
+export function headersToRaw(headers: Headers): string[] {
+  const out: string[] = []
+  for (const [name, value] of headers) if (name !== 'set-cookie') out.push(name, value)
+  return out
+}

@@ -30,7 +30,7 @@ import { ClientSink, type ResponseSink } from '../forward/response-sink.js'
 import type { UpstreamFailure } from '../forward/upstream-error.js'
 import { sendWebResponse, type ResponseLike } from '../handle/send-web-response.js'
 import { callHandler, handlerFailure } from '../handle/run-handler.js'
-import { rewritePath, redirectLocation } from '../router/rewrite.js'
+import { upstreamTarget, redirectLocation } from '../router/rewrite.js'
 import { sendError } from '../respond.js'
 import { mapStack } from '../stack-map.js'
 import { Readable } from 'node:stream'
@@ -39,6 +39,7 @@ import type { CacheUpstreamHooks, CacheUpstreamRequest, CacheUpstreamResponse } 
 import { derivedContext } from '../cache/detached-context.js'
 import { ResponseCapture, type CaptureReceiver } from './response-capture.js'
 import { ProxyResponse, sendDirect, flatWebHeaders } from './proxy-response.js'
+import { headersToRaw } from '../handle/web-request.js'
 
 /** What the pipeline needs from the Runtime. */
 export interface PipelineEnv {
@@ -117,8 +118,7 @@ async function forwardWithHooks(
   if (hooks.selectUpstream.length > 0) ({ group: groupName, server } = await chooseUpstream(hooks, hctx, action.upstream, log))
   const group = ctx.generation.groups.get(groupName)!
   ctx.upstreamGroup = group.name
-  const path = action.rewrite ? rewritePath(ctx.path, ctx.params, action.rewrite) : ctx.path
-  let target = ctx.query === '' ? path : `${path}?${ctx.query}`
+  let target = upstreamTarget(ctx.path, ctx.params, ctx.query, action.rewrite)
   // A caching route: the cache layer answers hits and forwards misses itself.
   if (ctx.route!.cache !== undefined) return cachedWithHooks(ctx, hooks, hctx, group, target, server, env)
   let method = ctx.method
@@ -134,7 +134,7 @@ async function forwardWithHooks(
       info.headers.delete('content-length') // a replacement body's length is unknown: chunked
     }
   }
-  if (hctx.headersTouched) rawHeaders = flatten(hctx.headers)
+  if (hctx.headersTouched) rawHeaders = headersToRaw(hctx.headers)
   if (body === undefined) {
     const fromRequest = hctx.requestBody() // the hooks' Web Request, if they built one
     if (fromRequest !== undefined) body = ctx.hasBody ? fromRequest : null
@@ -233,9 +233,9 @@ class CacheHooks implements CacheUpstreamHooks {
           next.body = info.body === null ? null : Readable.fromWeb(info.body as import('node:stream/web').ReadableStream<Uint8Array>)
           info.headers.delete('content-length')
         }
-        next.rawHeaders = flatten(info.headers)
+        next.rawHeaders = headersToRaw(info.headers)
       } else if (this.hctx.headersTouched) {
-        next.rawHeaders = flatten(this.hctx.headers)
+        next.rawHeaders = headersToRaw(this.hctx.headers)
       }
       if (next.body === undefined && !background) {
         const fromRequest = this.hctx.requestBody() // the hooks' Web Request, if they built one
@@ -420,10 +420,4 @@ function withRouteRules(response: Response, rules: ResolvedHeaderRules | undefin
   for (const name of rules.remove) headers.delete(name)
   for (const [n, v] of rules.append) headers.append(n, v)
   return new Response(response.body, { status: response.status, statusText: response.statusText, headers })
-}
-
-function flatten(headers: Headers): string[] {
-  const out: string[] = []
-  for (const [name, value] of headers) if (name !== 'set-cookie') out.push(name, value)
-  return out
 }

@@ -3,6 +3,12 @@ import type { ResolvedRewrite, RouteAction } from '../resolved-config.js'
 import { canonicalize } from '../canonical.js'
 import { fillTemplate, type PathParams } from './path-pattern.js'
 
+/** The path and query a forward route sends upstream: the route's rewrite (if any) applied to the canonical path. */
+export function upstreamTarget(path: string, params: PathParams, query: string, rewrite: ResolvedRewrite | undefined): string {
+  const rewritten = rewrite ? rewritePath(path, params, rewrite) : path
+  return query === '' ? rewritten : `${rewritten}?${query}`
+}
+
 export function rewritePath(path: string, params: PathParams, rewrite: ResolvedRewrite): string {
   let out = path
   if (rewrite.stripPrefix && (out === rewrite.stripPrefix || out.startsWith(`${rewrite.stripPrefix}/`))) {

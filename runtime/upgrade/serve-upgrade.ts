@@ -17,12 +17,13 @@ import type { RouteHooks } from '../pipeline/route-hooks.js'
 import type { RouteAction } from '../resolved-config.js'
 import { BadTargetError } from '../canonical.js'
 import { setRequestTarget } from '../request-target.js'
-import { rewritePath } from '../router/rewrite.js'
+import { upstreamTarget } from '../router/rewrite.js'
 import { Tunnel } from '../forward/tunnel.js'
 import { RequestHookContext } from '../pipeline/hook-context.js'
 import { chooseUpstream } from '../pipeline/choose-upstream.js'
 import { runOnRequest, runOnResponse, HookError } from '../pipeline/run-hooks.js'
 import { mapStack } from '../stack-map.js'
+import { headersToRaw } from '../handle/web-request.js'
 
 type ForwardAction = Extract<RouteAction, { type: 'forward' }>
 
@@ -51,7 +52,7 @@ export function serveUpgrade(ctx: RequestContext, socket: Socket, head: Buffer, 
     return true
   }
   try {
-    tunnel.start(ctx.generation.groups.get(action.upstream)!, targetPath(ctx, action))
+    tunnel.start(ctx.generation.groups.get(action.upstream)!, upstreamTarget(ctx.path, ctx.params, ctx.query, action.rewrite))
   } catch (err) {
     internalError(tunnel, err, log)
   }
@@ -68,8 +69,8 @@ async function startWithHooks(ctx: RequestContext, hooks: RouteHooks, tunnel: Tu
     if (tunnel.ended) return // the client left while the hooks ran
     const { group, server } = await chooseUpstream(hooks, hctx, action.upstream, log)
     if (tunnel.ended) return
-    const rawHeaders = hctx.headersTouched ? flatten(hctx.headers) : undefined
-    tunnel.start(ctx.generation.groups.get(group)!, targetPath(ctx, action), { rawHeaders, server })
+    const rawHeaders = hctx.headersTouched ? headersToRaw(hctx.headers) : undefined
+    tunnel.start(ctx.generation.groups.get(group)!, upstreamTarget(ctx.path, ctx.params, ctx.query, action.rewrite), { rawHeaders, server })
   } catch (err) {
     if (err instanceof HookError) return tunnel.fail(500, err.message)
     internalError(tunnel, err, log)
@@ -81,14 +82,3 @@ function internalError(tunnel: Tunnel, err: unknown, log: RuntimeLog): void {
   tunnel.fail(500, `internal error: ${(err as Error)?.message}`)
 }
 
-/** The path and query sent upstream (after the route's rewrite and any hook's). */
-function targetPath(ctx: RequestContext, action: ForwardAction): string {
-  const path = action.rewrite ? rewritePath(ctx.path, ctx.params, action.rewrite) : ctx.path
-  return ctx.query === '' ? path : `${path}?${ctx.query}`
-}
-
-function flatten(headers: Headers): string[] {
-  const out: string[] = []
-  for (const [name, value] of headers) if (name !== 'set-cookie') out.push(name, value)
-  return out
-}
