@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { once } from 'node:events'
 import { createServer as createNetServer, type AddressInfo } from 'node:net'
-import { startBackend, startProxy, http, rawRequest } from '../helpers/servers.js'
+import { startBackend, startProxy, http, rawRequest, readUntilEndOrAbort } from '../helpers/servers.js'
 
 /** A port that refuses connections: bound once by us, then closed. */
 async function closedPort(): Promise<number> {
@@ -47,20 +47,6 @@ test('total timeout before headers → 504', async (t) => {
   assert.equal((await http(`${proxy.url}/`)).status, 504)
 })
 
-async function expectAbortedResponse(url: string): Promise<{ status: number; received: number }> {
-  const req = httpRequest(url, { agent: false })
-  req.end()
-  const [res] = (await once(req, 'response')) as [IncomingMessage]
-  let received = 0
-  res.on('data', (c: Buffer) => (received += c.length))
-  const outcome = await new Promise<string>((resolve) => {
-    res.on('end', () => resolve('end'))
-    res.on('aborted', () => resolve('aborted'))
-    res.on('error', () => resolve('aborted'))
-  })
-  assert.equal(outcome, 'aborted', 'the client must see the response aborted, not ended cleanly')
-  return { status: res.statusCode!, received }
-}
 
 test('upstream dying mid-body aborts the client response (Content-Length and chunked)', async (t) => {
   const backend = await startBackend((req, res) => {
@@ -72,7 +58,8 @@ test('upstream dying mid-body aborts the client response (Content-Length and chu
   t.after(() => backend.close())
   t.after(() => proxy.close())
   for (const path of ['/cl', '/chunked']) {
-    const r = await expectAbortedResponse(`${proxy.url}${path}`)
+    const r = await readUntilEndOrAbort(`${proxy.url}${path}`)
+    assert.equal(r.outcome, 'aborted', 'the client must see the response aborted, not ended cleanly')
     assert.equal(r.status, 200)
     assert.ok(r.received < 100000)
   }

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto'
 import { once } from 'node:events'
 import { Socket } from 'node:net'
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http'
-import { startBackend, startProxy, http, type TestServer } from '../helpers/servers.js'
+import { startBackend, startProxy, http, readUntilEndOrAbort, type TestServer } from '../helpers/servers.js'
 import { RawClient } from '../hardening/helpers.js'
 import type { Hooks } from '../../src/config/hooks.js'
 
@@ -211,20 +211,11 @@ test('upstream failing mid-body through a header-only hook → the client\'s res
   t.after(() => backend.close())
   const proxy = await proxyWith(t, backend, { onResponse: setHeader })
   for (const path of ['/cl', '/chunked']) {
-    const req = httpRequest(`${proxy.url}${path}`, { agent: false })
-    req.end()
-    const [res] = (await once(req, 'response')) as [IncomingMessage]
-    assert.equal(res.statusCode, 200)
-    assert.equal(res.headers['x-hooked'], 'yes')
-    let received = 0
-    res.on('data', (c: Buffer) => (received += c.length))
-    const outcome = await new Promise<string>((resolve) => {
-      res.on('end', () => resolve('end'))
-      res.on('aborted', () => resolve('aborted'))
-      res.on('error', () => resolve('aborted'))
-    })
-    assert.equal(outcome, 'aborted', 'never a clean-looking truncated response')
-    assert.ok(received < 100000)
+    const r = await readUntilEndOrAbort(`${proxy.url}${path}`)
+    assert.equal(r.status, 200)
+    assert.equal(r.headers['x-hooked'], 'yes')
+    assert.equal(r.outcome, 'aborted', 'never a clean-looking truncated response')
+    assert.ok(r.received < 100000)
   }
   await waitFor(() => proxy.log.accesses.length === 2)
   for (const access of proxy.log.accesses) assert.match(String(access.error), /after response started/)

@@ -150,3 +150,28 @@ export async function heldBackend(heldPath = '/slow'): Promise<HeldBackend> {
   })
   return { ...server, arrived, release }
 }
+
+export interface ReadOutcome {
+  status: number
+  headers: IncomingMessage['headers']
+  /** Body bytes received before the response ended or broke off. */
+  received: number
+  /** 'end': a clean end of the body; 'aborted': the connection broke off mid-body. */
+  outcome: 'end' | 'aborted'
+}
+
+/** GETs `url` on a fresh connection and reads the body to its clean end or until it breaks off. */
+export async function readUntilEndOrAbort(url: string): Promise<ReadOutcome> {
+  const req = httpRequest(url, { agent: false })
+  req.end()
+  const res = await new Promise<IncomingMessage>((resolve, reject) => req.once('response', resolve).once('error', reject))
+  let received = 0
+  res.on('data', (c: Buffer) => (received += c.length))
+  const outcome = await new Promise<'end' | 'aborted'>((resolve) => {
+    res.on('end', () => resolve('end'))
+    res.on('aborted', () => resolve('aborted'))
+    res.on('error', () => resolve('aborted'))
+  })
+  return { status: res.statusCode!, headers: res.headers, received, outcome }
+}
+
