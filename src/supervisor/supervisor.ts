@@ -261,14 +261,21 @@ class Supervisor {
 }
 
 /**
- * Node flags for proxy workers: the supervisor's own, plus a larger young generation unless the
- * user chose one (`--max-semi-space-size` in NODE_OPTIONS or node's flags). A proxy allocates
- * short-lived objects and socket read buffers per request; with V8's default 16 MiB the read
- * buffers of large responses pile up as external memory until full mark-compacts run. Measured
- * on this 2-core VM (noisy): 32 MiB gave ≈ +20 % small-body req/s in interleaved harness runs and
- * fewer mark-compacts on 1 MiB responses (issue #6's note has the figures).
+ * Node flags for proxy workers: the supervisor's own, plus two V8 heap sizes unless the user
+ * chose them (in NODE_OPTIONS or node's flags). Measured on this 2-core VM (issue #6's note):
+ * - `--max-semi-space-size=32`: a proxy allocates many short-lived objects per request; a larger
+ *   young generation gave ≈ +20 % small-body req/s in interleaved harness runs (noisy).
+ * - `--initial-old-space-size=64`: V8 starts incremental marking whenever the old generation's
+ *   room left under its limit is smaller than the young generation. A proxy's old generation is
+ *   small (~10 MB), so its limit settles near 33 MB, and with a 32 MiB young generation 1 MiB
+ *   responses ran a full mark-compact every ~60 ms. A 64 MiB starting limit removed them:
+ *   1 MiB downloads went from ≈ 2,000 to ≈ 950 µs of CPU per request. Not added when the user
+ *   set an old-space size (an initial size above a smaller `--max-old-space-size` would raise it).
  */
 export function workerExecArgv(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ''): string[] {
-  const chosen = [...execArgv, nodeOptions].some((a) => /--(max|min)-semi-space-size/.test(a))
-  return chosen ? [...execArgv] : [...execArgv, '--max-semi-space-size=32']
+  const chose = (flag: RegExp) => [...execArgv, nodeOptions].some((a) => flag.test(a))
+  const flags = [...execArgv]
+  if (!chose(/--(max|min)-semi-space-size/)) flags.push('--max-semi-space-size=32')
+  if (!chose(/--(max|initial)-old-space-size|--max-heap-size|--initial-heap-size/)) flags.push('--initial-old-space-size=64')
+  return flags
 }
