@@ -38,7 +38,7 @@ import type { ServerResponse } from 'node:http'
 import type { CacheUpstreamHooks, CacheUpstreamRequest, CacheUpstreamResponse } from '../cache/upstream-hooks.js'
 import { derivedContext } from '../cache/detached-context.js'
 import { ResponseCapture, type CaptureReceiver } from './response-capture.js'
-import { ProxyResponse, sendDirect, flatWebHeaders } from './proxy-response.js'
+import { isProxyResponse, sendDirect, flatWebHeaders } from './proxy-response.js'
 import { headersToRaw } from '../handle/web-request.js'
 
 /** What the pipeline needs from the Runtime. */
@@ -385,7 +385,7 @@ async function failed(
  * to the client without Web streams; anything else is streamed from the final Response.
  */
 async function respond(ctx: RequestContext, hooks: RouteHooks, hctx: RequestHookContext, response: Response, log: RuntimeLog): Promise<void> {
-  const own = response instanceof ProxyResponse ? response : undefined
+  const own = isProxyResponse(response) ? response : undefined
   let final: Response
   try {
     final = hooks.onResponse.length > 0 ? await runOnResponse(hooks, hctx, response, log) : response

@@ -32,151 +32,170 @@ export interface BodySource {
   cancel(): void
 }
 
-/** Response's own `headers` getter (the object this Response was built with). */
-const ownHeaders = Object.getOwnPropertyDescriptor(Response.prototype, 'headers')!.get! as (this: Response) => Headers
+/**
+ * The class is made on first use: `extends Response` reads the global `Response`, and the first
+ * read loads Node's bundled undici (~20 ms of CPU on this VM). A config of plain forward routes
+ * never builds one, so `switchyard start` does not pay for it before its first response.
+ */
+function defineProxyResponse() {
+  /** Response's own `headers` getter (the object this Response was built with). */
+  const ownHeaders = Object.getOwnPropertyDescriptor(Response.prototype, 'headers')!.get! as (this: Response) => Headers
 
-export class ProxyResponse extends Response {
-  readonly #source: BodySource
-  /** The head's fields, flat [name, value, …], until `headers` is first used (then they are in it). */
-  #lines: readonly string[] | undefined
-  /** The body's stream, once asked for (null: no body); a branch of `#opened` after clone(). */
-  #stream: ReadableStream<Uint8Array> | null | undefined
-  /** What the source opened (a clone's tee reads it: then it is not the proxy's to send any more). */
-  #opened: ReadableStream<Uint8Array> | null | undefined
-  /** The proxy took the body back to send it itself (or dropped it). */
-  #taken = false
+  return class ProxyResponse extends Response {
+    readonly #source: BodySource
+    /** The head's fields, flat [name, value, …], until `headers` is first used (then they are in it). */
+    #lines: readonly string[] | undefined
+    /** The body's stream, once asked for (null: no body); a branch of `#opened` after clone(). */
+    #stream: ReadableStream<Uint8Array> | null | undefined
+    /** What the source opened (a clone's tee reads it: then it is not the proxy's to send any more). */
+    #opened: ReadableStream<Uint8Array> | null | undefined
+    /** The proxy took the body back to send it itself (or dropped it). */
+    #taken = false
 
-  /** `lines`: the fields, flat [name, value, …] as writeHead takes them (hop-by-hop fields already dropped). */
-  constructor(status: number, lines: readonly string[], source: BodySource) {
-    super(null, { status })
-    this.#lines = lines
-    this.#source = source
-  }
-
-  #headers(): Headers {
-    const h = ownHeaders.call(this)
-    const lines = this.#lines
-    if (lines !== undefined) {
-      this.#lines = undefined
-      for (let i = 0; i < lines.length; i += 2) h.append(lines[i]!, lines[i + 1]!)
+    /** `lines`: the fields, flat [name, value, …] as writeHead takes them (hop-by-hop fields already dropped). */
+    constructor(status: number, lines: readonly string[], source: BodySource) {
+      super(null, { status })
+      this.#lines = lines
+      this.#source = source
     }
-    return h
-  }
 
-  /** The head's fields as given, if `headers` was never used (so nothing changed them). */
-  untouchedLines(): readonly string[] | undefined {
-    return this.#lines
-  }
-
-  #body(): ReadableStream<Uint8Array> | null {
-    if (this.#stream !== undefined) return this.#stream
-    if (this.#taken) {
-      // Already sent on by the proxy: a body in use, as a piped one would be.
-      const done = new ReadableStream<Uint8Array>({ start: (c) => c.close() })
-      void done.getReader().read()
-      return (this.#stream = done)
+    #headers(): Headers {
+      const h = ownHeaders.call(this)
+      const lines = this.#lines
+      if (lines !== undefined) {
+        this.#lines = undefined
+        for (let i = 0; i < lines.length; i += 2) h.append(lines[i]!, lines[i + 1]!)
+      }
+      return h
     }
-    return (this.#stream = this.#opened = this.#source.open())
-  }
 
-  /** A plain Response over the body, for the body-reading methods. */
-  #plain(): Response {
-    return new Response(this.#body(), { status: this.status, statusText: this.statusText, headers: this.#headers() })
-  }
+    /** The head's fields as given, if `headers` was never used (so nothing changed them). */
+    untouchedLines(): readonly string[] | undefined {
+      return this.#lines
+    }
 
-  /**
-   * The body's source, for the proxy to send it itself, if `final` (what the hooks settled on)
-   * still carries this body unread; the Response's body then counts as in use.
-   */
-  reclaim(final: Response): BodySource | undefined {
-    if (this.#taken) return undefined
-    const stream = this.#stream
-    if (stream === undefined) {
-      if (final !== this) return undefined // another body (this one was never asked for)
+    #body(): ReadableStream<Uint8Array> | null {
+      if (this.#stream !== undefined) return this.#stream
+      if (this.#taken) {
+        // Already sent on by the proxy: a body in use, as a piped one would be.
+        const done = new ReadableStream<Uint8Array>({ start: (c) => c.close() })
+        void done.getReader().read()
+        return (this.#stream = done)
+      }
+      return (this.#stream = this.#opened = this.#source.open())
+    }
+
+    /** A plain Response over the body, for the body-reading methods. */
+    #plain(): Response {
+      return new Response(this.#body(), { status: this.status, statusText: this.statusText, headers: this.#headers() })
+    }
+
+    /**
+     * The body's source, for the proxy to send it itself, if `final` (what the hooks settled on)
+     * still carries this body unread; the Response's body then counts as in use.
+     */
+    reclaim(final: Response): BodySource | undefined {
+      if (this.#taken) return undefined
+      const stream = this.#stream
+      if (stream === undefined) {
+        if (final !== this) return undefined // another body (this one was never asked for)
+        this.#taken = true
+        return this.#source
+      }
+      if (final.body !== stream || stream !== this.#opened) return undefined
+      if (stream !== null) {
+        if (stream.locked || isDisturbed(stream)) return undefined
+        stream.getReader() // locked from now on: nobody else reads it
+      }
       this.#taken = true
       return this.#source
     }
-    if (final.body !== stream || stream !== this.#opened) return undefined
-    if (stream !== null) {
-      if (stream.locked || isDisturbed(stream)) return undefined
-      stream.getReader() // locked from now on: nobody else reads it
-    }
-    this.#taken = true
-    return this.#source
-  }
 
-  /**
-   * The body is not going to the client through this Response: drop it — unless `keep` (a
-   * response about to be sent) carries it on, or a reader has it (a hook's tee or transform).
-   */
-  release(keep?: Response): void {
-    if (this.#taken) return
-    const stream = this.#stream
-    if (stream === undefined) {
-      if (keep === this) return
-      this.#taken = true
-      return this.#source.cancel()
+    /**
+     * The body is not going to the client through this Response: drop it — unless `keep` (a
+     * response about to be sent) carries it on, or a reader has it (a hook's tee or transform).
+     */
+    release(keep?: Response): void {
+      if (this.#taken) return
+      const stream = this.#stream
+      if (stream === undefined) {
+        if (keep === this) return
+        this.#taken = true
+        return this.#source.cancel()
+      }
+      if (stream !== null && (keep === undefined || keep.body !== stream) && !stream.locked) void stream.cancel().catch(() => {})
     }
-    if (stream !== null && (keep === undefined || keep.body !== stream) && !stream.locked) void stream.cancel().catch(() => {})
-  }
 
-  // undici's types declare `headers`, `body`, `bodyUsed` and the body methods as properties, so
-  // TypeScript refuses accessors/methods overriding them in a subclass: they are installed here.
-  // (Response's own methods read its internal state, not these: every one that does is overridden.)
-  static {
-    const method = (fn: (this: ProxyResponse) => unknown): PropertyDescriptor => ({ value: fn, writable: true, enumerable: true, configurable: true })
-    Object.defineProperties(ProxyResponse.prototype, {
-      headers: {
-        get(this: ProxyResponse) {
-          return this.#headers()
+    // undici's types declare `headers`, `body`, `bodyUsed` and the body methods as properties, so
+    // TypeScript refuses accessors/methods overriding them in a subclass: they are installed here.
+    // (Response's own methods read its internal state, not these: every one that does is overridden.)
+    static {
+      const method = (fn: (this: ProxyResponse) => unknown): PropertyDescriptor => ({ value: fn, writable: true, enumerable: true, configurable: true })
+      Object.defineProperties(ProxyResponse.prototype, {
+        headers: {
+          get(this: ProxyResponse) {
+            return this.#headers()
+          },
+          enumerable: true,
+          configurable: true,
         },
-        enumerable: true,
-        configurable: true,
-      },
-      body: {
-        get(this: ProxyResponse) {
-          return this.#body()
+        body: {
+          get(this: ProxyResponse) {
+            return this.#body()
+          },
+          enumerable: true,
+          configurable: true,
         },
-        enumerable: true,
-        configurable: true,
-      },
-      bodyUsed: {
-        get(this: ProxyResponse) {
-          const s = this.#stream
-          return s === undefined ? this.#taken : s !== null && isDisturbed(s)
+        bodyUsed: {
+          get(this: ProxyResponse) {
+            const s = this.#stream
+            return s === undefined ? this.#taken : s !== null && isDisturbed(s)
+          },
+          enumerable: true,
+          configurable: true,
         },
-        enumerable: true,
-        configurable: true,
-      },
-      clone: method(function (this: ProxyResponse): Response {
-        const body = this.#body()
-        if (body !== null && (body.locked || isDisturbed(body))) throw new TypeError('Response.clone: Body has already been consumed.')
-        const init = { status: this.status, statusText: this.statusText, headers: this.#headers() }
-        if (body === null) return new Response(null, init)
-        const [mine, theirs] = body.tee()
-        this.#stream = mine
-        return new Response(theirs, init)
-      }),
-      arrayBuffer: method(async function (this: ProxyResponse) {
-        return this.#plain().arrayBuffer()
-      }),
-      blob: method(async function (this: ProxyResponse) {
-        return this.#plain().blob()
-      }),
-      bytes: method(async function (this: ProxyResponse) {
-        return (this.#plain() as Response & { bytes(): Promise<Uint8Array> }).bytes()
-      }),
-      formData: method(async function (this: ProxyResponse) {
-        return this.#plain().formData()
-      }),
-      json: method(async function (this: ProxyResponse) {
-        return this.#plain().json()
-      }),
-      text: method(async function (this: ProxyResponse) {
-        return this.#plain().text()
-      }),
-    })
+        clone: method(function (this: ProxyResponse): Response {
+          const body = this.#body()
+          if (body !== null && (body.locked || isDisturbed(body))) throw new TypeError('Response.clone: Body has already been consumed.')
+          const init = { status: this.status, statusText: this.statusText, headers: this.#headers() }
+          if (body === null) return new Response(null, init)
+          const [mine, theirs] = body.tee()
+          this.#stream = mine
+          return new Response(theirs, init)
+        }),
+        arrayBuffer: method(async function (this: ProxyResponse) {
+          return this.#plain().arrayBuffer()
+        }),
+        blob: method(async function (this: ProxyResponse) {
+          return this.#plain().blob()
+        }),
+        bytes: method(async function (this: ProxyResponse) {
+          return (this.#plain() as Response & { bytes(): Promise<Uint8Array> }).bytes()
+        }),
+        formData: method(async function (this: ProxyResponse) {
+          return this.#plain().formData()
+        }),
+        json: method(async function (this: ProxyResponse) {
+          return this.#plain().json()
+        }),
+        text: method(async function (this: ProxyResponse) {
+          return this.#plain().text()
+        }),
+      })
+    }
   }
+}
+
+export type ProxyResponse = InstanceType<ReturnType<typeof defineProxyResponse>>
+let ProxyResponseClass: ReturnType<typeof defineProxyResponse> | undefined
+
+/** `lines`: the fields, flat [name, value, …] as writeHead takes them (hop-by-hop fields already dropped). */
+export function newProxyResponse(status: number, lines: readonly string[], source: BodySource): ProxyResponse {
+  return new (ProxyResponseClass ??= defineProxyResponse())(status, lines, source)
+}
+
+export function isProxyResponse(response: Response): response is ProxyResponse {
+  return ProxyResponseClass !== undefined && response instanceof ProxyResponseClass
 }
 
 /** A Response's fields as the flat list writeHead takes (hop-by-hop fields dropped, Set-Cookie kept apart). */
@@ -189,7 +208,7 @@ export function flatWebHeaders(headers: Headers): string[] {
 
 /** Writes `response`'s status and fields, then has `source` send the body it carries. */
 export function sendDirect(ctx: RequestContext, response: Response, source: BodySource): void {
-  const lines = response instanceof ProxyResponse ? response.untouchedLines() : undefined
+  const lines = isProxyResponse(response) ? response.untouchedLines() : undefined
   ctx.status = response.status
   // As sendWebResponse: Connection is not copied, but a hook's `Connection: close` ends the connection after this response.
   if (lines === undefined && response.status >= 200 && asksToClose(response.headers.get('connection'))) ctx.res.shouldKeepAlive = false

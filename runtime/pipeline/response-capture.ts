@@ -20,7 +20,7 @@
 import { validateHeaderName, validateHeaderValue, type ServerResponse } from 'node:http'
 import type { RequestContext } from '../context.js'
 import { StreamedBody, hasNullBody } from './web-response-sink.js'
-import { ProxyResponse, type BodySource } from './proxy-response.js'
+import { newProxyResponse, type ProxyResponse, type BodySource } from './proxy-response.js'
 
 export interface CaptureReceiver {
   /** The head was written: the client's answer (its body streams on, or is complete). */
@@ -67,7 +67,7 @@ export class ResponseCapture implements BodySource {
       validateHeaderName(headers[i]!)
       validateHeaderValue(headers[i]!, headers[i + 1])
     }
-    this.#response = new ProxyResponse(status, headers, this)
+    this.#response = newProxyResponse(status, headers, this)
     this.#nullBody = hasNullBody(status, this.method)
     this.#headersSent = true
     // A stored response ends right away, in this same tick; anything else streams.

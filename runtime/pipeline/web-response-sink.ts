@@ -15,7 +15,7 @@
 import type { RequestContext } from '../context.js'
 import { ClientSink, type ResponseSink } from '../forward/response-sink.js'
 import type { UpstreamFailure } from '../forward/upstream-error.js'
-import { ProxyResponse, type BodySource } from './proxy-response.js'
+import { newProxyResponse, type ProxyResponse, type BodySource } from './proxy-response.js'
 
 const NULL_BODY = new Set([101, 103, 204, 205, 304])
 /** Body bytes held while nobody reads yet (hooks running), before the upstream is paused. */
@@ -56,7 +56,7 @@ export class WebResponseSink implements ResponseSink {
     const body = hasNullBody(status, this.method) ? undefined : new StreamedBody(resume, false)
     let response: ProxyResponse
     try {
-      response = new ProxyResponse(status, headers, body ?? NO_BODY)
+      response = newProxyResponse(status, headers, body ?? NO_BODY)
     } catch (err) {
       // A status Response refuses (outside 200–599, set by an onUpstreamResponse hook).
       this.receiver.failed({ status: 502, reason: `invalid upstream response: ${(err as Error).message}` })

@@ -72,8 +72,14 @@ export function startWatchdog(options: WatchdogOptions): { watchdog: Watchdog; d
   }
 }
 
-/** The compiled thread next to this file; its .ts source when running under tsx. */
+/**
+ * The thread's file: compiled next to this one (dist/runtime/watchdog/); seen from the CLI bundle
+ * in dist/src/bundle/ (see src/cli/bin.ts); or its .ts source when running under tsx.
+ */
 function threadFile(): URL {
-  const js = new URL('./watchdog-thread.js', import.meta.url)
-  return existsSync(fileURLToPath(js)) ? js : new URL('./watchdog-thread.ts', import.meta.url)
+  for (const candidate of ['./watchdog-thread.js', '../../runtime/watchdog/watchdog-thread.js']) {
+    const js = new URL(candidate, import.meta.url)
+    if (existsSync(fileURLToPath(js))) return js
+  }
+  return new URL('./watchdog-thread.ts', import.meta.url)
 }

@@ -20,6 +20,7 @@ test('npm pack → install into another folder → npx switchyard check', { time
   const [{ filename, files }] = JSON.parse(stdout) as Array<{ filename: string; files: Array<{ path: string }> }>
   const paths = files.map((f) => f.path)
   assert.ok(paths.includes('dist/src/cli/bin.js'))
+  assert.ok(paths.includes('dist/src/bundle/cli.js'), 'the CLI bundle bin.js loads is published')
   assert.ok(paths.includes('dist/src/index.d.ts'))
   assert.ok(!paths.some((p) => p.startsWith('test/') || p.startsWith('node_modules/')))
 
