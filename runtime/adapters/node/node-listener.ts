@@ -24,6 +24,7 @@ import { isValidHost, withoutTrailingDot } from '../../canonical.js'
 import { nominatesProtected } from '../../forward/hop-by-hop.js'
 import { tunnelProtocol, plainRequestHead } from '../../upgrade/upgrade-request.js'
 import { expectContinue } from '../../body-guard.js'
+import { STREAM_HIGH_WATER_MARK } from '../../stream-buffer.js'
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void
 
@@ -79,6 +80,7 @@ export class NodeListener {
       requireHostHeader: true,
       joinDuplicateHeaders: false,
       noDelay: true,
+      highWaterMark: STREAM_HIGH_WATER_MARK,
     }, (req, res) => {
       const rejection = checkRequest(req)
       if (rejection === undefined) onRequest(req, res)
