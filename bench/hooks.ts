@@ -1,7 +1,7 @@
 // Cost of the programmable pipeline on the hot path: the same small-body forward route plain,
 // with one no-op onRequest hook, with onRequest + onResponse (a no-op one, and one that sets a
-// header the way most onResponse hooks do), as a cache hit, and as a cache hit through an
-// onResponse hook.
+// header the way most onResponse hooks do), as a cache hit, as a cache hit through an
+// onResponse hook, and with the built-in headers() and requestId() middleware.
 // Interleaved rounds (A B C …, A B C …, …), medians; wrk and the origin in processes of their
 // own, the proxy in this one. CPU µs/req is this process's user+sys time divided by the requests
 // wrk completed — the least noise-sensitive column on a shared machine.
@@ -9,6 +9,7 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { Runtime } from '../runtime/runtime.js'
 import { resolveConfig } from '../src/config/resolve-config.js'
+import { headers, requestId } from '../src/middleware/index.js'
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`)
@@ -44,6 +45,8 @@ await runtime.load(resolveConfig({
     { match: { path: '/header/*' }, to: 'o', hooks: { onRequest: () => {}, onResponse: setHeader } },
     { match: { path: '/cached/*' }, to: 'o', cache: true },
     { match: { path: '/cached-hooked/*' }, to: 'o', cache: true, hooks: { onResponse: setHeader } },
+    { match: { path: '/mw-headers/*' }, to: 'o', use: [headers({ response: { set: { 'x-served-by': 'switchyard' } } })] },
+    { match: { path: '/mw-request-id/*' }, to: 'o', use: [requestId()] },
   ],
 }, 'start'))
 const port = runtime.addresses()[0]!.port
@@ -71,6 +74,8 @@ const cases: Array<[string, string]> = ([
   ['onResponse sets a header', '/header/x'],
   ['cache hit', '/cached/x'],
   ['cache hit + onResponse', '/cached-hooked/x'],
+  ['headers() middleware', '/mw-headers/x'],
+  ['requestId() middleware', '/mw-request-id/x'],
 ] as Array<[string, string]>).filter(([name, path]) => name === 'plain forward' || only === undefined || only.some((o) => path.includes(o)))
 const results = new Map<string, Run[]>(cases.map(([n]) => [n, []]))
 for (const [, path] of cases) await wrk(path) // warm-up (and fills the cache)

@@ -21,7 +21,7 @@
 import { constants, createBrotliCompress, createGzip, type BrotliOptions, type ZlibOptions } from 'node:zlib'
 import { Duplex } from 'node:stream'
 import type { Middleware } from '../config/hooks.js'
-import { appendToken, sizeOption, withHeaders } from './util.js'
+import { appendToken, editHeaders, sizeOption, withHeaders } from './util.js'
 
 export type Encoding = 'br' | 'gzip'
 
@@ -97,7 +97,7 @@ export function compression(options: CompressionOptions = {}): Middleware {
   return {
     name: 'compression',
     onResponse(ctx, res) {
-      if (ctx.method === 'HEAD' || res.body === null) return undefined
+      if (ctx.method === 'HEAD') return undefined
       const s = res.status
       if (s < 200 || s === 204 || s === 206 || s === 304) return undefined
       const h = res.headers
@@ -110,11 +110,13 @@ export function compression(options: CompressionOptions = {}): Middleware {
       const cl = h.get('content-length')
       const length = cl !== null && /^\d+$/.test(cl) ? Number(cl) : undefined
       if (length !== undefined && length < minSize) return undefined
+      // Only now: on a forwarded response, asking for the body makes its Web stream (~20 µs).
+      if (res.body === null) return undefined
       // From here the representation depends on Accept-Encoding, whatever we pick.
+      const enc = negotiateEncoding(ctx.headers.get('accept-encoding'), encodings)
+      if (!enc) return editHeaders(res, (headers) => appendToken(headers, 'vary', 'Accept-Encoding'))
       const out = new Headers(h)
       appendToken(out, 'vary', 'Accept-Encoding')
-      const enc = negotiateEncoding(ctx.headers.get('accept-encoding'), encodings)
-      if (!enc) return withHeaders(res, out)
       out.set('content-encoding', enc)
       out.delete('content-length')
       out.delete('accept-ranges')

@@ -18,7 +18,7 @@
  * answered `204`, without them. Requests without `Origin` are not CORS requests and pass untouched.
  */
 import type { HookContext, Middleware } from '../config/hooks.js'
-import { appendToken, durationOption, withHeaders } from './util.js'
+import { appendToken, durationOption, editHeaders } from './util.js'
 
 export type OriginOption = '*' | string | readonly (string | RegExp)[] | RegExp | ((origin: string) => boolean)
 
@@ -100,18 +100,18 @@ export function cors(options: CorsOptions = {}): Middleware {
       if (origin === null) return undefined
       // Answered preflights already carry their headers.
       if (ctx.state[PREFLIGHT] === true) return undefined
-      const h = new Headers(res.headers)
-      if (!literalStar) appendToken(h, 'vary', 'Origin')
       const value = allowOrigin(origin)
-      if (value !== undefined) {
-        h.set('access-control-allow-origin', value)
-        if (credentials) h.set('access-control-allow-credentials', 'true')
-        if (exposed) h.set('access-control-expose-headers', exposed)
-      } else {
-        h.delete('access-control-allow-origin')
-        h.delete('access-control-allow-credentials')
-      }
-      return withHeaders(res, h)
+      return editHeaders(res, (h) => {
+        if (!literalStar) appendToken(h, 'vary', 'Origin')
+        if (value !== undefined) {
+          h.set('access-control-allow-origin', value)
+          if (credentials) h.set('access-control-allow-credentials', 'true')
+          if (exposed) h.set('access-control-expose-headers', exposed)
+        } else {
+          h.delete('access-control-allow-origin')
+          h.delete('access-control-allow-credentials')
+        }
+      })
     },
   }
 }

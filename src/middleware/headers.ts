@@ -14,7 +14,7 @@
  * including early answers, cache hits and errors).
  */
 import type { Middleware, UpstreamRequestInfo } from '../config/hooks.js'
-import { withHeaders } from './util.js'
+import { editHeaders } from './util.js'
 
 export interface HeaderOps {
   /** Replace (or create) these headers. */
@@ -58,11 +58,7 @@ export function headers(options: HeadersOptions): Middleware {
     mw.onUpstreamRequest = (_ctx, req: UpstreamRequestInfo) => applyHeaderOps(req.headers, request)
   }
   if (response) {
-    mw.onResponse = (_ctx, res) => {
-      const h = new Headers(res.headers)
-      applyHeaderOps(h, response)
-      return withHeaders(res, h)
-    }
+    mw.onResponse = (_ctx, res) => editHeaders(res, (h) => applyHeaderOps(h, response))
   }
   return mw
 }

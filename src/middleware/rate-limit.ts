@@ -31,7 +31,7 @@
  */
 import type { HookContext, Middleware } from '../config/hooks.js'
 import { clientAddress, compileTrust, type TrustProxy } from './ip-filter.js'
-import { durationOption, withHeaders, type Logger } from './util.js'
+import { durationOption, editHeaders, type Logger } from './util.js'
 
 export type RateLimitAlgorithm = 'token-bucket' | 'sliding-window'
 
@@ -269,9 +269,10 @@ export function rateLimit(options: RateLimitOptions): Middleware {
     onResponse(ctx, res) {
       const d = ctx.state[DECISION] as RateLimitDecision | undefined
       if (!d) return undefined
-      const h = new Headers(res.headers)
-      for (const [name, value] of Object.entries(rateLimitHeaders(d, windowMs))) h.set(name, value)
-      return withHeaders(res, h)
+      const add = rateLimitHeaders(d, windowMs)
+      return editHeaders(res, (h) => {
+        for (const name in add) h.set(name, add[name]!)
+      })
     },
     close: () => store.close?.(),
   }

@@ -14,7 +14,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { HookContext, LogRecord, Middleware } from '../config/hooks.js'
-import { withHeaders } from './util.js'
+import { editHeaders } from './util.js'
 
 export interface RequestIdOptions {
   /** Default 'x-request-id'. */
@@ -59,9 +59,7 @@ export function requestId(options: RequestIdOptions = {}): Middleware {
     onResponse(ctx, res) {
       const id = idOf(ctx)
       if (res.headers.get(header) === id) return undefined
-      const h = new Headers(res.headers)
-      h.set(header, id)
-      return withHeaders(res, h)
+      return editHeaders(res, (h) => h.set(header, id))
     },
     onLog(ctx, record) {
       const id = ctx.state.requestId

@@ -97,3 +97,32 @@ test('requestId: valid incoming ids pass through, others are generated; sent ups
   assert.deepEqual(logged.map(([i]) => i).slice(0, 2), ['abc-123', id])
   assert.equal(logged.length, 3)
 })
+
+test('response headers from middleware reach a handler\'s Response.redirect (immutable headers) and a large forwarded body alike', async (t) => {
+  const big = Buffer.alloc(512 * 1024, 'z')
+  const backend = await startBackend((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': big.length })
+    res.end(big)
+  })
+  const proxy = await startProxy({
+    upstreams: { api: { servers: [backend.url] } },
+    use: [requestId({ generate: () => 'fixed-id' }), headers({ response: { add: { 'x-via': 'switchyard' } } })],
+    routes: [
+      { match: { path: '/moved' }, handle: () => Response.redirect('http://127.0.0.1/elsewhere', 302) },
+      { to: 'api' },
+    ],
+  })
+  t.after(() => proxy.close())
+  t.after(() => backend.close())
+  const moved = await http(`${proxy.url}/moved`)
+  assert.equal(moved.status, 302)
+  assert.equal(moved.headers.location, 'http://127.0.0.1/elsewhere')
+  assert.equal(moved.headers['x-request-id'], 'fixed-id')
+  assert.equal(moved.headers['x-via'], 'switchyard')
+  const forwarded = await http(`${proxy.url}/file`)
+  assert.equal(forwarded.status, 200)
+  assert.equal(forwarded.headers['x-request-id'], 'fixed-id')
+  assert.equal(forwarded.headers['x-via'], 'switchyard')
+  assert.equal(forwarded.headers['content-length'], String(big.length))
+  assert.ok(forwarded.body.equals(big))
+})
