@@ -18,7 +18,7 @@ import { stripHopByHop } from './response-headers.js'
 import { classifyUpstreamError, codedError } from './upstream-error.js'
 import { ClientSink, type ResponseSink } from './response-sink.js'
 import { sendError } from '../respond.js'
-import { recordPassiveFailure } from '../health/passive.js'
+import { reportPassiveFailure } from './passive-report.js'
 import { outcomeKind, retryAllowed, retryDelay, isIdempotent, replayableLength, type AttemptOutcome } from './retry-rules.js'
 import { readBody } from './read-body.js'
 import { balancerEvent, retryPickEvent } from '../trace.js'
@@ -298,15 +298,7 @@ class ProxyHandler implements UpstreamHandler {
   }
 
   #passiveFailure(reason: string, kind?: 'connect-error' | 'timeout' | 'reset'): void {
-    const passive = this.group.passive
-    if (passive === undefined) return
-    if (kind !== undefined && !(kind === 'connect-error' ? passive.connectError : kind === 'timeout' ? passive.timeout : passive.reset)) return
-    if (recordPassiveFailure(this.member.state, passive, performance.now())) {
-      this.log.warn(
-        `server ${this.member.origin} of upstream '${this.group.name}': healthy → ejected for ${passive.failTimeout}ms (${reason}; ${passive.maxFails} failure(s) within ${passive.failTimeout}ms)`,
-        { upstream: this.member.origin },
-      )
-    }
+    reportPassiveFailure(this.group, this.member, this.log, reason, kind)
   }
 
   /** The attempt is over: its in-flight count and per-try timer. */

@@ -31,7 +31,7 @@ import { stripHopByHop } from './response-headers.js'
 import { classifyUpstreamError, codedError, type UpstreamFailure } from './upstream-error.js'
 import { outcomeKind, retryAllowed, retryDelay, type AttemptOutcome } from './retry-rules.js'
 import { ClientSink } from './response-sink.js'
-import { recordPassiveFailure } from '../health/passive.js'
+import { reportPassiveFailure } from './passive-report.js'
 import { sendError } from '../respond.js'
 import { sendWebResponse } from '../handle/send-web-response.js'
 import { attachToSocket } from '../upgrade/socket-response.js'
@@ -405,16 +405,7 @@ export class Tunnel {
   }
 
   #passiveFailure(reason: string, kind?: OutcomeKind): void {
-    const passive = this.#group.passive
-    const member = this.#member!
-    if (passive === undefined) return
-    if (kind !== undefined && !(kind === 'connect-error' ? passive.connectError : kind === 'timeout' ? passive.timeout : passive.reset)) return
-    if (recordPassiveFailure(member.state, passive, performance.now())) {
-      this.log.warn(
-        `server ${member.origin} of upstream '${this.#group.name}': healthy → ejected for ${passive.failTimeout}ms (${reason}; ${passive.maxFails} failure(s) within ${passive.failTimeout}ms)`,
-        { upstream: member.origin },
-      )
-    }
+    reportPassiveFailure(this.#group, this.#member!, this.log, reason, kind)
   }
 
   #sample(): void {

@@ -1,16 +1,20 @@
 /**
  * `ctx.forward(group, init?)` for handlers: sends a request to a server of the group
  * through its pool and returns the response as a Web `Response` with a streamed body.
+ * Failures count toward the group's passive health as forwarding's do; there are no retries
+ * (the handler sees the failure and decides).
  */
 import { Readable } from 'node:stream'
 import type { RequestContext } from '../context.js'
 import type { ForwardInit, ForwardBody } from '../../src/config/types.js'
-import type { GroupMember } from '../upstream/upstream-group.js'
+import type { GroupMember, UpstreamGroup } from '../upstream/upstream-group.js'
 import type { UpstreamHandler } from '../upstream-client/types.js'
 import { buildUpstreamHeaders, forwardedInfo } from '../forward/upstream-headers.js'
 import { stripHopByHop } from '../forward/response-headers.js'
 import { classifyUpstreamError, codedError } from '../forward/upstream-error.js'
 import { balancerEvent } from '../trace.js'
+import { outcomeKind } from '../forward/retry-rules.js'
+import { reportPassiveFailure } from '../forward/passive-report.js'
 import { headersToRaw } from './web-request.js'
 
 /** An upstream failure inside a handler; the handler runner maps it to 502/503/504. */
@@ -65,7 +69,7 @@ export async function forwardWeb(ctx: RequestContext, groupName: string, init: R
   member.state.inflight++
   member.state.requests++
   return new Promise<Response>((resolve, reject) => {
-    member.pool.dispatch({ path, method, headers, body }, new WebForwardHandler(ctx, member, method, options.side === true, resolve, reject))
+    member.pool.dispatch({ path, method, headers, body }, new WebForwardHandler(ctx, group, member, method, options.side === true, resolve, reject))
   })
 }
 
@@ -87,6 +91,7 @@ class WebForwardHandler implements UpstreamHandler {
 
   constructor(
     readonly ctx: RequestContext,
+    readonly group: UpstreamGroup,
     readonly member: GroupMember,
     readonly method: string,
     readonly side: boolean,
@@ -100,6 +105,7 @@ class WebForwardHandler implements UpstreamHandler {
 
   onHeaders(status: number, raw: string[], resume: () => void): boolean {
     this.#resume = resume
+    if (this.group.passive?.statuses?.[status] === 1) reportPassiveFailure(this.group, this.member, this.ctx.generation.log, `status ${status}`)
     const headers = new Headers()
     const list = stripHopByHop(raw) // throws on an unsupported Transfer-Encoding: onError follows
     for (let i = 0; i < list.length; i += 2) headers.append(list[i]!, list[i + 1]!)
@@ -147,6 +153,8 @@ class WebForwardHandler implements UpstreamHandler {
     }
     this.member.state.failures++
     const failure = classifyUpstreamError(err)
+    const kind = outcomeKind(err)
+    if (kind !== undefined) reportPassiveFailure(this.group, this.member, this.ctx.generation.log, failure.reason, kind)
     if (this.ctx.trace !== undefined) this.#trace(`failed: ${failure.reason}`)
     this.reject(new UpstreamFailedError(failure.status, `${failure.reason} (${this.member.origin})`))
   }

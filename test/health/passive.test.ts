@@ -37,3 +37,30 @@ test('a single-server group is never ejected (nowhere else to go), like nginx', 
   for (let i = 0; i < 3; i++) assert.equal((await http(proxy.url)).status, 503)
   assert.equal(a.hits, 3)
 })
+
+test('ctx.forward() failures count toward passive health too: a failing status, and a refused connection', async (t) => {
+  const [a, b] = await Promise.all([namedBackend('a'), namedBackend('b')])
+  a.status = 503
+  const dead = await namedBackend('dead')
+  await dead.close() // its port now refuses connections
+  const proxy = await startProxy({
+    upstreams: {
+      g: { servers: [a.url, b.url], retry: false, passive: { maxFails: 1, failTimeout: '30s', failOn: [503] } },
+      h: { servers: [dead.url, b.url], retry: false, passive: { maxFails: 1, failTimeout: '30s' } },
+    },
+    routes: [
+      { match: { path: '/g' }, handle: (_req, ctx) => ctx.forward('g') },
+      { match: { path: '/h' }, handle: (_req, ctx) => ctx.forward('h') },
+    ],
+  })
+  t.after(() => Promise.all([proxy.close(), a.close(), b.close()]))
+  const stateA = proxy.runtime.states.get(a.url)
+  while (stateA.ejections === 0) await http(`${proxy.url}/g`)
+  assert.ok(proxy.log.lines.some((l) => l.message.includes(`server ${a.url} of upstream 'g': healthy → ejected for 30000ms (status 503;`)))
+  for (let i = 0; i < 4; i++) assert.equal((await http(`${proxy.url}/g`)).headers['x-backend'], 'b')
+
+  const stateDead = proxy.runtime.states.get(dead.url)
+  while (stateDead.ejections === 0) await http(`${proxy.url}/h`)
+  assert.ok(proxy.log.lines.some((l) => l.message.includes(`server ${dead.url} of upstream 'h': healthy → ejected`)))
+  for (let i = 0; i < 4; i++) assert.equal((await http(`${proxy.url}/h`)).headers['x-backend'], 'b')
+})

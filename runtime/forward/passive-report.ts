@@ -1,0 +1,22 @@
+/**
+ * What every path that talks to a group's server (forwarding, tunnels, `ctx.forward()`) tells
+ * passive health about a failed exchange: counted when the group's `failOn` counts it (a status,
+ * or a connect error / timeout / reset), and an ejection is logged once, when it happens.
+ */
+import type { UpstreamGroup, GroupMember } from '../upstream/upstream-group.js'
+import type { OutcomeKind } from '../upstream/upstream-settings.js'
+import type { RuntimeLog } from '../log.js'
+import { recordPassiveFailure } from '../health/passive.js'
+
+/** `kind` undefined: a failing status (the caller checked `passive.statuses`). */
+export function reportPassiveFailure(group: UpstreamGroup, member: GroupMember, log: RuntimeLog, reason: string, kind?: OutcomeKind): void {
+  const passive = group.passive
+  if (passive === undefined) return
+  if (kind !== undefined && !(kind === 'connect-error' ? passive.connectError : kind === 'timeout' ? passive.timeout : passive.reset)) return
+  if (recordPassiveFailure(member.state, passive, performance.now())) {
+    log.warn(
+      `server ${member.origin} of upstream '${group.name}': healthy → ejected for ${passive.failTimeout}ms (${reason}; ${passive.maxFails} failure(s) within ${passive.failTimeout}ms)`,
+      { upstream: member.origin },
+    )
+  }
+}
