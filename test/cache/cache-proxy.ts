@@ -54,6 +54,23 @@ export async function countingBackend(c: Clock, handler: (req: IncomingMessage, 
   return Object.assign(backend, { seen })
 }
 
+/**
+ * A backend that validates: `max-age=10`, ETag "v1", `x-version` = the request's number; a
+ * request with `If-None-Match: "v1"` gets 304, any other 200 "the body".
+ */
+export function validatingBackend(c: Clock): Promise<CountingBackend> {
+  return countingBackend(c, (req, res, n) => {
+    res.setHeader('cache-control', 'max-age=10')
+    res.setHeader('etag', '"v1"')
+    res.setHeader('x-version', String(n))
+    if (req.headers['if-none-match'] === '"v1"') {
+      res.statusCode = 304
+      return res.end()
+    }
+    res.end('the body')
+  })
+}
+
 type After = { after: (fn: () => Promise<void> | void) => void }
 
 /** One caching route `/*` → backend, cleaned up after the test. */

@@ -8,7 +8,7 @@ import type { SwitchyardConfig, RouteCacheConfig } from '../../src/config/types.
 import type { Hooks } from '../../src/config/hooks.js'
 import { createTestProxy, mockUpstream } from '../../src/testing/index.js'
 import { http, startBackend } from '../helpers/servers.js'
-import { clock, countingBackend, startCacheProxy, type Clock, type CountingBackend, type CacheProxy } from './cache-proxy.js'
+import { clock, countingBackend, startCacheProxy, validatingBackend, type Clock, type CountingBackend, type CacheProxy } from './cache-proxy.js'
 
 type After = { after: (fn: () => Promise<void> | void) => void }
 
@@ -93,16 +93,7 @@ test('what onUpstreamResponse changes is what is stored; cacheable = false passe
 
 test('a veto on a revalidation 304 serves the entry without refreshing what is stored', async (t) => {
   const c = clock()
-  const backend = await countingBackend(c, (req, res, n) => {
-    res.setHeader('cache-control', 'max-age=10')
-    res.setHeader('etag', '"v1"')
-    res.setHeader('x-version', String(n))
-    if (req.headers['if-none-match'] === '"v1"') {
-      res.statusCode = 304
-      return res.end()
-    }
-    res.end('the body')
-  })
+  const backend = await validatingBackend(c)
   let veto = true
   const proxy = await hookedCache(t, backend, c, { onUpstreamResponse: (_ctx, res) => void (res.cacheable = !veto) })
   veto = false

@@ -4,20 +4,11 @@ import assert from 'node:assert/strict'
 import { request as httpRequest } from 'node:http'
 import { http, startBackend } from '../helpers/servers.js'
 import { resolveConfig } from '../../src/config/resolve-config.js'
-import { cachedRoute, clock, countingBackend, startCacheProxy } from './cache-proxy.js'
+import { cachedRoute, clock, countingBackend, startCacheProxy, validatingBackend } from './cache-proxy.js'
 
 test('a 304 refreshes the stored headers and the stored body is served', async (t) => {
   const c = clock()
-  const backend = await countingBackend(c, (req, res, n) => {
-    res.setHeader('cache-control', 'max-age=10')
-    res.setHeader('etag', '"v1"')
-    res.setHeader('x-version', String(n))
-    if (req.headers['if-none-match'] === '"v1"') {
-      res.statusCode = 304
-      return res.end()
-    }
-    res.end('the body')
-  })
+  const backend = await validatingBackend(c)
   const proxy = await cachedRoute(t, backend, c)
   await http(proxy.url + '/r')
   c.advance(11_000)
