@@ -19,7 +19,8 @@ import { classifyUpstreamError, codedError } from './upstream-error.js'
 import { ClientSink, type ResponseSink } from './response-sink.js'
 import { sendError } from '../respond.js'
 import { reportPassiveFailure } from './passive-report.js'
-import { outcomeKind, retryAllowed, retryDelay, isIdempotent, replayableLength, type AttemptOutcome } from './retry-rules.js'
+import { outcomeKind, retryDelay, isIdempotent, replayableLength, type AttemptOutcome } from './retry-rules.js'
+import { firstServer, retryPolicy, retryServer, waitForServer } from './attempts.js'
 import { readBody } from './read-body.js'
 import { balancerEvent, retryPickEvent } from '../trace.js'
 
@@ -39,7 +40,7 @@ export interface ForwardOptions {
 }
 
 export function forwardRequest(ctx: RequestContext, group: UpstreamGroup, path: string, log: RuntimeLog, options?: ForwardOptions): void {
-  const member = options?.server === undefined ? group.pick(ctx) : group.members.find((m) => m.origin === options.server) ?? group.pick(ctx)
+  const member = firstServer(ctx, group, options?.server)
   ctx.upstreamGroup = group.name
   if (ctx.trace !== undefined) ctx.trace.push(balancerEvent(group, ctx, member, options?.server))
   if (member === undefined) {
@@ -47,10 +48,7 @@ export function forwardRequest(ctx: RequestContext, group: UpstreamGroup, path: 
     log.warn(`no server available in upstream '${group.name}'`, { route: ctx.route?.name })
     return sendError(ctx, 503, `no server available in upstream '${group.name}'`, ['retry-after', '1'])
   }
-  const action = ctx.route!.action
-  let retry = (action.type === 'forward' ? action.retry : undefined) ?? group.retry
-  if (retry !== undefined && (retry.tries <= 1 || group.members.length <= 1)) retry = undefined
-  if (retry !== undefined && group.budget !== undefined) group.budget.recordRequest(ctx.startTime)
+  const retry = retryPolicy(ctx, group)
   const method = options?.method ?? ctx.method
   const handler = new ProxyHandler(ctx, group, path, method, options?.sink ?? new ClientSink(ctx, ctx.route!.responseHeaders), options?.setHeaders, retry, log)
   if (options?.rawHeaders) handler.rawHeaders = options.rawHeaders
@@ -79,28 +77,14 @@ export function forwardRequest(ctx: RequestContext, group: UpstreamGroup, path: 
 
 /** Every server is at maxConns: wait (bounded) for a slot, or 503. */
 function queueRequest(ctx: RequestContext, group: UpstreamGroup, path: string, log: RuntimeLog, options?: ForwardOptions): void {
-  let timer: NodeJS.Timeout | undefined
-  const waiter = {
-    run: () => forwardRequest(ctx, group, path, log, options),
-    cancel: () => {
-      clearTimeout(timer)
-      ctx.onClientAbort = undefined
-    },
-  }
-  if (group.queue.timeout <= 0 || !group.enqueue(waiter)) {
-    log.warn(`upstream '${group.name}': every server is at maxConns and the queue is full`, { route: ctx.route?.name })
-    return sendError(ctx, 503, `every server of upstream '${group.name}' is busy`, ['retry-after', '1'])
-  }
-  timer = setTimeout(() => {
-    group.dequeue(waiter)
+  const leave = waitForServer(ctx, group, log, () => {
     ctx.onClientAbort = undefined
-    log.warn(`upstream '${group.name}': waited ${group.queue.timeout}ms in the queue for a server below maxConns`, { route: ctx.route?.name })
+    forwardRequest(ctx, group, path, log, options)
+  }, () => {
+    ctx.onClientAbort = undefined
     sendError(ctx, 503, `every server of upstream '${group.name}' is busy`, ['retry-after', '1'])
-  }, group.queue.timeout)
-  ctx.onClientAbort = () => {
-    group.dequeue(waiter)
-    clearTimeout(timer)
-  }
+  })
+  if (leave !== undefined) ctx.onClientAbort = leave
 }
 
 function setHeaders(list: string[], set: ReadonlyArray<readonly [string, string]>): string[] {
@@ -260,20 +244,10 @@ class ProxyHandler implements UpstreamHandler {
   #planRetry(outcome: AttemptOutcome): boolean {
     const retry = this.retry
     if (retry === undefined || this.#clientGone || this.#started) return false
-    const now = performance.now()
     const bodyReplayable = this.streamBody === undefined ? !this.ctx.hasBody || this.body !== undefined : this.streamBody === null
-    if (!retryAllowed(retry, outcome, this.#attempts, this.method, bodyReplayable, now - this.ctx.startTime)) return false
     const tried = (this.#tried ??= [])
-    tried.push(this.member)
-    const next = this.group.pickExcluding(this.ctx, tried)
+    const next = retryServer(this.ctx, this.group, retry, this.log, { outcome, attempts: this.#attempts, member: this.member, method: this.method, bodyReplayable }, tried)
     if (next === undefined) return false
-    const budget = this.group.budget
-    if (budget !== undefined && !budget.tryRetry(now)) {
-      if (budget.shouldWarn(now)) {
-        this.log.warn(`upstream '${this.group.name}': retry budget spent, not retrying (logged at most once a second)`, { route: this.ctx.route?.name })
-      }
-      return false
-    }
     this.#next = next
     if (this.ctx.trace !== undefined) this.ctx.trace.push(retryPickEvent(this.group, next, tried))
     return true

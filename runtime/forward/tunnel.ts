@@ -29,7 +29,8 @@ import type { ResponseLike } from '../handle/send-web-response.js'
 import { buildUpstreamHeaders, forwardedInfo } from './upstream-headers.js'
 import { stripHopByHop } from './response-headers.js'
 import { classifyUpstreamError, codedError, type UpstreamFailure } from './upstream-error.js'
-import { outcomeKind, retryAllowed, retryDelay, type AttemptOutcome } from './retry-rules.js'
+import { outcomeKind, retryDelay, type AttemptOutcome } from './retry-rules.js'
+import { firstServer, retryPolicy, retryServer, waitForServer } from './attempts.js'
 import { ClientSink } from './response-sink.js'
 import { reportPassiveFailure } from './passive-report.js'
 import { sendError } from '../respond.js'
@@ -99,17 +100,13 @@ export class Tunnel {
     ctx.upstreamGroup = group.name
     const total = group.config.timeouts.total
     if (this.#deadline === undefined && total > 0) this.#deadline = setTimeout(this.#overdue, total)
-    const member = start.server === undefined ? group.pick(ctx) : group.members.find((m) => m.origin === start.server) ?? group.pick(ctx)
+    const member = firstServer(ctx, group, start.server)
     if (member === undefined) {
       if (group.saturated()) return this.#queue()
       this.log.warn(`no server available in upstream '${group.name}'`, { route: ctx.route?.name })
       return this.fail(503, `no server available in upstream '${group.name}'`, ['retry-after', '1'])
     }
-    const action = ctx.route!.action
-    let retry = (action.type === 'forward' ? action.retry : undefined) ?? group.retry
-    if (retry !== undefined && (retry.tries <= 1 || group.members.length <= 1)) retry = undefined
-    if (retry !== undefined && group.budget !== undefined) group.budget.recordRequest(ctx.startTime)
-    this.#retry = retry
+    this.#retry = retryPolicy(ctx, group)
     this.#attempt(member)
   }
 
@@ -136,29 +133,13 @@ export class Tunnel {
   /** Every server is at maxConns: wait (bounded) for a slot, or 503. */
   #queue(): void {
     const group = this.#group
-    const busy = (): void => this.fail(503, `every server of upstream '${group.name}' is busy`, ['retry-after', '1'])
-    let timer: NodeJS.Timeout | undefined
-    const waiter = {
-      run: () => this.start(group, this.#path, this.#start),
-      cancel: () => {
-        clearTimeout(timer)
-        this.#leaveQueue = undefined
-      },
-    }
-    if (group.queue.timeout <= 0 || !group.enqueue(waiter)) {
-      this.log.warn(`upstream '${group.name}': every server is at maxConns and the queue is full`, { route: this.ctx.route?.name })
-      return busy()
-    }
-    timer = setTimeout(() => {
-      group.dequeue(waiter)
+    this.#leaveQueue = waitForServer(this.ctx, group, this.log, () => {
       this.#leaveQueue = undefined
-      this.log.warn(`upstream '${group.name}': waited ${group.queue.timeout}ms in the queue for a server below maxConns`, { route: this.ctx.route?.name })
-      busy()
-    }, group.queue.timeout)
-    this.#leaveQueue = () => {
-      group.dequeue(waiter)
-      waiter.cancel()
-    }
+      this.start(group, this.#path, this.#start)
+    }, () => {
+      this.#leaveQueue = undefined
+      this.fail(503, `every server of upstream '${group.name}' is busy`, ['retry-after', '1'])
+    })
   }
 
   #attempt(member: GroupMember): void {
@@ -382,20 +363,9 @@ export class Tunnel {
     const retry = this.#retry
     const member = this.#member!
     if (retry === undefined || this.ended) return false
-    const ctx = this.ctx
-    const now = performance.now()
-    if (!retryAllowed(retry, outcome, this.#attempts, ctx.method, true, now - ctx.startTime)) return false
-    const tried = (this.#tried ??= [])
-    tried.push(member)
-    const next = this.#group.pickExcluding(ctx, tried)
+    const ended = { outcome, attempts: this.#attempts, member, method: this.ctx.method, bodyReplayable: true }
+    const next = retryServer(this.ctx, this.#group, retry, this.log, ended, (this.#tried ??= []))
     if (next === undefined) return false
-    const budget = this.#group.budget
-    if (budget !== undefined && !budget.tryRetry(now)) {
-      if (budget.shouldWarn(now)) {
-        this.log.warn(`upstream '${this.#group.name}': retry budget spent, not retrying (logged at most once a second)`, { route: ctx.route?.name })
-      }
-      return false
-    }
     this.#drop()
     this.#release()
     const delay = retryDelay(retry, this.#attempts)
