@@ -22,10 +22,6 @@ import { scanHead, type HeadFacts } from './response-head.js'
 import type { Exchange } from './exchange.js'
 import type { Readable } from 'node:stream'
 import type { ConnectionOwner } from './pool-settings.js'
-import { STREAM_HIGH_WATER_MARK } from '../stream-buffer.js'
-
-/** Socket options Node hands on to stream.Duplex (@types/node's connect options do not list them). */
-const BUFFERING = { highWaterMark: STREAM_HIGH_WATER_MARK }
 
 /** How the current response's body is read. */
 const BODY_NONE = 0
@@ -88,8 +84,8 @@ export class Connection implements ParserHost, BodyTarget, HeadFacts {
     this.#idleTimeout = s.keepAliveTimeout
     this.parser = new ResponseParser(this, s.maxHeaderSize)
     const socket = s.secure
-      ? tlsConnect({ ...BUFFERING, host: s.host, port: s.port, servername: isIP(s.host) === 0 ? s.host : undefined, ALPNProtocols: ['http/1.1'], ...s.tls })
-      : netConnect({ ...BUFFERING, host: s.host, port: s.port })
+      ? tlsConnect({ host: s.host, port: s.port, servername: isIP(s.host) === 0 ? s.host : undefined, ALPNProtocols: ['http/1.1'], ...s.tls })
+      : netConnect({ host: s.host, port: s.port })
     this.socket = socket
     if (s.noDelay) socket.setNoDelay(true)
     socket.setKeepAlive(true, 60_000)
