@@ -273,7 +273,8 @@ class Supervisor {
  *   set an old-space size (an initial size above a smaller `--max-old-space-size` would raise it).
  */
 export function workerExecArgv(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ''): string[] {
-  const chose = (flag: RegExp) => [...execArgv, nodeOptions].some((a) => flag.test(a))
+  // Node takes `--max_semi_space_size` as well as `--max-semi-space-size`.
+  const chose = (flag: RegExp) => [...execArgv, nodeOptions].some((a) => flag.test(a.replaceAll('_', '-')))
   const flags = [...execArgv]
   if (!chose(/--(max|min)-semi-space-size/)) flags.push('--max-semi-space-size=32')
   if (!chose(/--(max|initial)-old-space-size|--max-heap-size|--initial-heap-size/)) flags.push('--initial-old-space-size=64')

@@ -18,3 +18,7 @@ test('an old-space or heap size the user set is kept, and the initial old space 
   assert.deepEqual(workerExecArgv(['--initial-old-space-size=16'], ''), ['--initial-old-space-size=16', '--max-semi-space-size=32'])
   assert.deepEqual(workerExecArgv(['--max-heap-size=100'], ''), ['--max-heap-size=100', '--max-semi-space-size=32'])
 })
+
+test('flags spelt with underscores (as Node also takes them) count as set', () => {
+  assert.deepEqual(workerExecArgv(['--initial_old_space_size=16'], '--max_semi_space_size=8'), ['--initial_old_space_size=16'])
+})
