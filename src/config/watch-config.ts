@@ -10,8 +10,7 @@
  * 100 edits during a benchmark run; a few KB read and hashed each time).
  */
 import { watch, type FSWatcher } from 'chokidar'
-import { readFileSync } from 'node:fs'
-import { createHash } from 'node:crypto'
+import { fingerprint } from './fingerprint.js'
 import { dirname } from 'node:path'
 
 /** Longer than chokidar's 50 ms change throttle. */
@@ -24,6 +23,11 @@ export interface ConfigWatcherOptions {
   debounceMs?: number
   /** How often to compare the inputs' fingerprint without an event (ms; 0: never). Default 2000. */
   pollMs?: number
+  /**
+   * The inputs' fingerprint taken when the first build finished (fingerprint.ts). Default: taken
+   * now — a save between that build and this watcher would then never be reloaded.
+   */
+  built?: string
 }
 
 export class ConfigWatcher {
@@ -46,7 +50,7 @@ export class ConfigWatcher {
       if (this.#files.has(path)) this.#changed()
     })
     this.setFiles(files)
-    this.#built = fingerprint(this.#files)
+    this.#built = options.built ?? fingerprint(this.#files)
     const pollMs = options.pollMs ?? POLL_MS
     if (pollMs > 0) {
       this.#pollTimer = setInterval(() => this.#verify(), pollMs)
@@ -97,14 +101,17 @@ export class ConfigWatcher {
     try {
       while (this.#dirty && !this.#closed) {
         this.#dirty = false
-        const before = fingerprint(this.#files)
+        const files = this.#files
+        const before = fingerprint(files)
         try {
           this.setFiles(await this.options.reload())
         } catch {
           // The reload reports its own failure; keep watching the same files.
         }
-        this.#built = before
-        if (fingerprint(this.#files) !== before) this.#dirty = true
+        // A file the build read changed while it ran: build again. (Compared over the same
+        // files: a save that adds an import changes the set, not what was built.)
+        if (fingerprint(files) !== before) this.#dirty = true
+        this.#built = sameFiles(files, this.#files) ? before : fingerprint(this.#files)
       }
     } finally {
       this.#running = false
@@ -121,15 +128,8 @@ export class ConfigWatcher {
   }
 }
 
-function fingerprint(files: Set<string>): string {
-  const hash = createHash('sha1')
-  for (const file of files) {
-    hash.update(file)
-    try {
-      hash.update(readFileSync(file))
-    } catch {
-      hash.update('\0missing')
-    }
-  }
-  return hash.digest('base64')
+function sameFiles(a: Set<string>, b: Set<string>): boolean {
+  if (a.size !== b.size) return false
+  for (const file of a) if (!b.has(file)) return false
+  return true
 }

@@ -9,6 +9,7 @@ import { Runtime } from '../../runtime/runtime.js'
 import type { Generation } from '../../runtime/generation.js'
 import { ConfigLoader, type ListenOverride } from './config-loader.js'
 import type { ConfigWatcher } from '../config/watch-config.js'
+import { fingerprint } from '../config/fingerprint.js'
 import type { ConfigMode } from '../config/types.js'
 import type { ConfigBundle } from '../config/bundle-config.js'
 import type { Logger } from '../log/logger.js'
@@ -45,9 +46,13 @@ export class SwitchyardServer {
   /** Loads the config and starts listening; throws (ConfigError) when the first load fails. */
   static async start(options: ServerOptions): Promise<SwitchyardServer> {
     const server = new SwitchyardServer(options)
+    let built: string | undefined
     options.onConfig?.({ type: 'loading', reload: false })
     try {
       const { config, inputs, code } = await server.#loader.load(options.initialBundle)
+      // What the watcher starts from: the inputs as the build just read them, before the rest of
+      // start-up (a save from here on is then seen, though chokidar is not watching yet).
+      if (options.watch) built = fingerprint(inputs)
       if (!options.fixedLogFormat) options.log.format = config.log.format
       await server.runtime.load(config)
       options.onConfig?.({ type: 'loaded', reload: false, bundle: { code, inputs } })
@@ -61,7 +66,7 @@ export class SwitchyardServer {
     if (options.watch) {
       // Loaded only to watch (`dev`): `start` does not pay for chokidar (~12 ms) on its cold start.
       const { ConfigWatcher } = await import('../config/watch-config.js')
-      server.#watcher = new ConfigWatcher(server.#loader.inputs, { reload: () => server.#reloadFromWatch() })
+      server.#watcher = new ConfigWatcher(server.#loader.inputs, { built, reload: () => server.#reloadFromWatch() })
       await server.#watcher.ready()
     }
     return server

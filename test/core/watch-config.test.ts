@@ -1,13 +1,15 @@
-// The config watcher's safety net: an input that changed without any file event is still
-// reloaded by the periodic fingerprint check. (chokidar ignores node_modules here, so a file
-// there is an input no event is ever reported for.)
+// The config watcher beyond file events: an input that changed without any event is still
+// reloaded by the periodic fingerprint check (chokidar ignores node_modules here, so a file
+// there is an input no event is ever reported for); saves before the watcher started; a save
+// that changes which files are inputs.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdirSync } from 'node:fs'
 import { ConfigWatcher } from '../../src/config/watch-config.js'
+import { fingerprint } from '../../src/config/fingerprint.js'
 import { tempDir } from '../helpers/config-files.js'
 
-test('a change no file event reports is reloaded by the periodic check', async (t) => {
+test('a change no file event reports is reloaded by the periodic check', { timeout: 10_000 }, async (t) => {
   const dir = tempDir()
   t.after(() => dir.remove())
   mkdirSync(dir.path('node_modules'))
@@ -27,4 +29,49 @@ test('a change no file event reports is reloaded by the periodic check', async (
   dir.write('node_modules/shared.ts', 'export const v = 2\n')
   await reload
   await watcher.settled()
+})
+
+test('a save made after the first build but before the watcher started is reloaded', { timeout: 10_000 }, async (t) => {
+  const dir = tempDir()
+  t.after(() => dir.remove())
+  const config = dir.write('proxy.config.ts', 'export default { v: 1 }\n')
+  const built = fingerprint([config]) // as the first build read it
+  dir.write('proxy.config.ts', 'export default { v: 2 }\n') // saved while the proxy was still starting
+  let reloaded!: () => void
+  const reload = new Promise<void>((resolve) => (reloaded = resolve))
+  const watcher = new ConfigWatcher([config], {
+    built,
+    pollMs: 50,
+    reload: async () => {
+      reloaded()
+      return [config]
+    },
+  })
+  t.after(() => watcher.close())
+  await reload
+  await watcher.settled()
+})
+
+test('a save that adds an import reloads once, not again for the new file set', { timeout: 10_000 }, async (t) => {
+  const dir = tempDir()
+  t.after(() => dir.remove())
+  const config = dir.write('proxy.config.ts', 'export default {}\n')
+  const shared = dir.write('shared.ts', 'export const v = 1\n')
+  let reloads = 0
+  let reloaded!: () => void
+  const first = new Promise<void>((resolve) => (reloaded = resolve))
+  const watcher = new ConfigWatcher([config], {
+    pollMs: 0,
+    reload: async () => {
+      reloads++
+      reloaded()
+      return [config, shared]
+    },
+  })
+  t.after(() => watcher.close())
+  await watcher.ready()
+  dir.write('proxy.config.ts', "import { v } from './shared.ts'\nexport default { v }\n")
+  await first
+  await watcher.settled()
+  assert.equal(reloads, 1)
 })
