@@ -263,8 +263,9 @@ class Supervisor {
 /**
  * Node flags for proxy workers: the supervisor's own, plus two V8 heap sizes unless the user
  * chose them (in NODE_OPTIONS or node's flags). Measured on this 2-core VM (issue #6's note):
- * - `--max-semi-space-size=32`: a proxy allocates many short-lived objects per request; a larger
- *   young generation gave ≈ +20 % small-body req/s in interleaved harness runs (noisy).
+ * - `--max-semi-space-size=32`: a proxy allocates many short-lived objects per request. A first,
+ *   noisy measurement gave ≈ +20 % small-body req/s; a later A/B against 16 MiB (four alternating
+ *   harness runs) showed no difference in req/s or p99. Kept; worth measuring again on a quiet machine.
  * - `--initial-old-space-size=64`: V8 starts incremental marking whenever the old generation's
  *   room left under its limit is smaller than the young generation. A proxy's old generation is
  *   small (~10 MB), so its limit settles near 33 MB, and with a 32 MiB young generation 1 MiB
