@@ -41,6 +41,19 @@ function echo(req: IncomingMessage, res: ServerResponse): void {
   })))
 }
 
+/** A server that does not read request bodies until `resumeReading()`, then answers with the body's length. */
+async function stalledReader(t: TestContext): Promise<{ url: string; resumeReading: () => void }> {
+  let upstreamReq: IncomingMessage | undefined
+  const url = await server(t, (req, res) => {
+    upstreamReq = req
+    req.pause()
+    let size = 0
+    req.on('data', (c: Buffer) => (size += c.length))
+    req.on('end', () => res.end(String(size)))
+  })
+  return { url, resumeReading: () => upstreamReq!.resume() }
+}
+
 /** A Readable producing `total` bytes on demand (counts what it produced). */
 function source(total: number, chunk = 64 * 1024) {
   const block = Buffer.alloc(chunk, 'u')
@@ -139,21 +152,14 @@ test('download backpressure: a handler that returns false stops reading; the ups
 })
 
 test('upload backpressure: an upstream that does not read pauses the source; reading on completes it', T, async (t) => {
-  let upstreamReq: IncomingMessage | undefined
-  const url = await server(t, (req, res) => {
-    upstreamReq = req
-    req.pause()
-    let size = 0
-    req.on('data', (c: Buffer) => (size += c.length))
-    req.on('end', () => res.end(String(size)))
-  })
+  const { url, resumeReading } = await stalledReader(t)
   const pool = new UpstreamPool(url)
   t.after(() => pool.destroy())
   const upload = source(BIG)
   const result = send(pool, { method: 'POST', body: upload.stream })
   const stalledAt = await quiescent(upload.produced)
   assert.ok(stalledAt < BIG, `the source was paused at ${stalledAt} of ${BIG} bytes`)
-  upstreamReq!.resume()
+  resumeReading()
   assert.equal((await result).body.toString(), String(BIG))
 })
 
@@ -189,14 +195,7 @@ test('through the proxy: a client that does not read a 64 MiB response makes the
 })
 
 test('through the proxy: an upstream that does not read makes the client\'s upload stop, not the proxy buffer it', T, async (t) => {
-  let upstreamReq: IncomingMessage | undefined
-  const url = await server(t, (req, res) => {
-    upstreamReq = req
-    req.pause()
-    let size = 0
-    req.on('data', (c: Buffer) => (size += c.length))
-    req.on('end', () => res.end(String(size)))
-  })
+  const { url, resumeReading } = await stalledReader(t)
   const proxy = await startProxy({ upstreams: { b: { servers: [url] } }, routes: [{ to: 'b' }] })
   t.after(() => proxy.close())
   const upload = source(BIG)
@@ -211,6 +210,6 @@ test('through the proxy: an upstream that does not read makes the client\'s uplo
   })
   const stalledAt = await quiescent(upload.produced)
   assert.ok(stalledAt < BIG, `the client's upload stopped at ${stalledAt} of ${BIG} bytes`)
-  upstreamReq!.resume()
+  resumeReading()
   assert.equal(await response, String(BIG))
 })
