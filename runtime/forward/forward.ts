@@ -18,7 +18,7 @@ import { stripHopByHop } from './response-headers.js'
 import { classifyUpstreamError, codedError } from './upstream-error.js'
 import { ClientSink, type ResponseSink } from './response-sink.js'
 import { sendError } from '../respond.js'
-import { reportPassiveFailure } from './passive-report.js'
+import { reportFailingStatus, reportPassiveFailure } from './passive-report.js'
 import { outcomeKind, retryDelay, isIdempotent, replayableLength, type AttemptOutcome } from './retry-rules.js'
 import { firstServer, retryPolicy, retryServer, waitForServer } from './attempts.js'
 import { readBody } from './read-body.js'
@@ -182,8 +182,7 @@ class ProxyHandler implements UpstreamHandler {
       member.state.recordLatency(now - this.#sentAt, now)
     }
     if (statusCode >= 500 || statusCode === 429) {
-      const passive = this.group.passive
-      if (passive?.statuses?.[statusCode] === 1) this.#passiveFailure(`status ${statusCode}`)
+      reportFailingStatus(this.group, member, this.log, statusCode)
       if (this.retry?.statuses?.[statusCode] === 1 && this.#planRetry(statusCode)) {
         if (this.ctx.trace !== undefined) this.#traceAttempt(`status ${statusCode}`, `retryable status ${statusCode}`)
         this.#discarding = true
@@ -225,7 +224,7 @@ class ProxyHandler implements UpstreamHandler {
     const failure = classifyUpstreamError(err)
     this.member.state.failures++
     const kind = this.#started ? undefined : outcomeKind(err)
-    if (kind !== undefined) this.#passiveFailure(failure.reason, kind)
+    if (kind !== undefined) reportPassiveFailure(this.group, this.member, this.log, failure.reason, kind)
     if (kind !== undefined && this.#planRetry(kind)) {
       if (ctx.trace !== undefined) this.#traceAttempt(`${kind}: ${failure.reason}`, kind)
       this.log.warn(`retrying: ${failure.reason} (${this.member.origin})`, { route: ctx.route?.name, upstream: this.member.origin })
@@ -271,9 +270,6 @@ class ProxyHandler implements UpstreamHandler {
     setTimeout(() => (this.#clientGone ? this.#finishRequest() : this.start(next)), delay)
   }
 
-  #passiveFailure(reason: string, kind?: 'connect-error' | 'timeout' | 'reset'): void {
-    reportPassiveFailure(this.group, this.member, this.log, reason, kind)
-  }
 
   /** The attempt is over: its in-flight count and per-try timer. */
   #finish(): void {

@@ -8,7 +8,7 @@ import type { OutcomeKind } from '../upstream/upstream-settings.js'
 import type { RuntimeLog } from '../log.js'
 import { recordPassiveFailure } from '../health/passive.js'
 
-/** `kind` undefined: a failing status (the caller checked `passive.statuses`). */
+/** `kind` undefined: a failing status (see reportFailingStatus). */
 export function reportPassiveFailure(group: UpstreamGroup, member: GroupMember, log: RuntimeLog, reason: string, kind?: OutcomeKind): void {
   const passive = group.passive
   if (passive === undefined) return
@@ -19,4 +19,12 @@ export function reportPassiveFailure(group: UpstreamGroup, member: GroupMember, 
       { upstream: member.origin },
     )
   }
+}
+
+/**
+ * A response status, counted when the group's `failOn` lists it. Only 5xx and 429 are looked at,
+ * as forwarding always has (retries look at the same ones).
+ */
+export function reportFailingStatus(group: UpstreamGroup, member: GroupMember, log: RuntimeLog, status: number): void {
+  if ((status >= 500 || status === 429) && group.passive?.statuses?.[status] === 1) reportPassiveFailure(group, member, log, `status ${status}`)
 }

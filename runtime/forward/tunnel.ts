@@ -32,7 +32,7 @@ import { classifyUpstreamError, codedError, type UpstreamFailure } from './upstr
 import { outcomeKind, retryDelay, type AttemptOutcome } from './retry-rules.js'
 import { firstServer, retryPolicy, retryServer, waitForServer } from './attempts.js'
 import { ClientSink } from './response-sink.js'
-import { reportPassiveFailure } from './passive-report.js'
+import { reportFailingStatus, reportPassiveFailure } from './passive-report.js'
 import { sendError } from '../respond.js'
 import { sendWebResponse } from '../handle/send-web-response.js'
 import { attachToSocket } from '../upgrade/socket-response.js'
@@ -264,7 +264,7 @@ export class Tunnel {
       return this.#failed(new TunnelError({ status: 502, reason: 'invalid upstream response (101 without Connection: upgrade)' }, undefined))
     }
     if (status >= 500 || status === 429) {
-      if (this.#group.passive?.statuses?.[status] === 1) this.#passiveFailure(`status ${status}`)
+      reportFailingStatus(this.#group, member, this.log, status)
       if (this.#retry?.statuses?.[status] === 1 && this.#planRetry(status)) return
     }
     let headers: string[]
@@ -327,7 +327,7 @@ export class Tunnel {
     this.#leaveQueue?.()
     if (this.#member !== undefined) {
       this.#member.state.failures++
-      this.#passiveFailure(reason, 'timeout')
+      reportPassiveFailure(this.#group, this.#member, this.log, reason, 'timeout')
     }
     this.#drop()
     ctx.error = reason
@@ -347,7 +347,7 @@ export class Tunnel {
     }
     const { failure, kind } = classify(err)
     member.state.failures++
-    if (kind !== undefined) this.#passiveFailure(failure.reason, kind)
+    if (kind !== undefined) reportPassiveFailure(this.#group, member, this.log, failure.reason, kind)
     if (kind !== undefined && this.#planRetry(kind)) {
       this.log.warn(`retrying: ${failure.reason} (${member.origin})`, { route: ctx.route?.name, upstream: member.origin })
       return
@@ -374,9 +374,6 @@ export class Tunnel {
     return true
   }
 
-  #passiveFailure(reason: string, kind?: OutcomeKind): void {
-    reportPassiveFailure(this.#group, this.#member!, this.log, reason, kind)
-  }
 
   #sample(): void {
     const now = performance.now()

@@ -14,7 +14,7 @@ import { stripHopByHop } from '../forward/response-headers.js'
 import { classifyUpstreamError, codedError } from '../forward/upstream-error.js'
 import { balancerEvent } from '../trace.js'
 import { outcomeKind } from '../forward/retry-rules.js'
-import { reportPassiveFailure } from '../forward/passive-report.js'
+import { reportFailingStatus, reportPassiveFailure } from '../forward/passive-report.js'
 import { headersToRaw } from './web-request.js'
 
 /** An upstream failure inside a handler; the handler runner maps it to 502/503/504. */
@@ -105,7 +105,7 @@ class WebForwardHandler implements UpstreamHandler {
 
   onHeaders(status: number, raw: string[], resume: () => void): boolean {
     this.#resume = resume
-    if (this.group.passive?.statuses?.[status] === 1) reportPassiveFailure(this.group, this.member, this.ctx.generation.log, `status ${status}`)
+    reportFailingStatus(this.group, this.member, this.ctx.generation.log, status)
     const headers = new Headers()
     const list = stripHopByHop(raw) // throws on an unsupported Transfer-Encoding: onError follows
     for (let i = 0; i < list.length; i += 2) headers.append(list[i]!, list[i + 1]!)
