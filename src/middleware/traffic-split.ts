@@ -19,7 +19,7 @@
  */
 import { createHash } from 'node:crypto'
 import type { Middleware } from '../config/hooks.js'
-import { durationOption, parseCookies, withHeaders } from './util.js'
+import { durationOption, editHeaders, parseCookies } from './util.js'
 
 export interface TrafficSplitOptions {
   /** Group name → relative weight. */
@@ -79,9 +79,8 @@ export function trafficSplit(options: TrafficSplitOptions): Middleware {
     },
     onResponse(ctx, res) {
       if (ctx.state[SET] !== true || typeof ctx.state.split !== 'string') return undefined
-      const h = new Headers(res.headers)
-      h.append('set-cookie', `${cookie}=${ctx.state.split}; Path=/; Max-Age=${maxAge}; HttpOnly; SameSite=Lax`)
-      return withHeaders(res, h)
+      const set = `${cookie}=${ctx.state.split}; Path=/; Max-Age=${maxAge}; HttpOnly; SameSite=Lax`
+      return editHeaders(res, (h) => h.append('set-cookie', set))
     },
   }
 }
