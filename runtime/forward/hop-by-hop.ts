@@ -46,3 +46,8 @@ export function nominatesProtected(value: string): string | undefined {
   }
   return undefined
 }
+
+/** Whether a Connection header value (null: none) carries the `close` option. */
+export function asksToClose(connection: string | null): boolean {
+  return connection !== null && connection.split(',').some((token) => token.trim().toLowerCase() === 'close')
+}

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { RequestContext } from '../context.js'
 import type { ResolvedHeaderRules } from '../resolved-config.js'
-import { isHopByHop } from '../forward/hop-by-hop.js'
+import { asksToClose, isHopByHop } from '../forward/hop-by-hop.js'
 
 /** The parts of a Response we use; duck-typed so a Response from another undici copy works too. */
 export interface ResponseLike {
@@ -28,7 +28,7 @@ export async function sendWebResponse(ctx: RequestContext, response: ResponseLik
   if (rules) for (const [n, v] of rules.append) headers.push(n, v)
   // Connection is hop-by-hop and not copied, but a Response saying `Connection: close` (e.g.
   // bodyLimit's 413) asks for this connection to end after it: Node then writes the header.
-  if (response.status >= 200 && wantsClose(response.headers.get('connection'))) res.shouldKeepAlive = false
+  if (response.status >= 200 && asksToClose(response.headers.get('connection'))) res.shouldKeepAlive = false
   ctx.status = response.status
   res.writeHead(response.status, headers)
   if (response.body === null || ctx.method === 'HEAD') {
@@ -39,8 +39,4 @@ export async function sendWebResponse(ctx: RequestContext, response: ResponseLik
   const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>)
   body.on('data', (chunk: Uint8Array) => (ctx.bytes += chunk.length))
   await pipeline(body, res)
-}
-
-function wantsClose(connection: string | null): boolean {
-  return connection !== null && connection.split(',').some((token) => token.trim().toLowerCase() === 'close')
 }

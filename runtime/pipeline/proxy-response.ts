@@ -14,7 +14,7 @@
  */
 import { Readable } from 'node:stream'
 import type { RequestContext } from '../context.js'
-import { isHopByHop } from '../forward/hop-by-hop.js'
+import { asksToClose, isHopByHop } from '../forward/hop-by-hop.js'
 import { sendError } from '../respond.js'
 
 /** Whether a Web stream was read from or cancelled (Node's check works on Web streams too; its types say Readable). */
@@ -225,8 +225,4 @@ export function sendDirect(ctx: RequestContext, response: Response, source: Body
     return sendError(ctx, 502, `invalid upstream response header: ${(err as Error).message}`)
   }
   source.sendTo(ctx)
-}
-
-function asksToClose(connection: string | null): boolean {
-  return connection !== null && connection.split(',').some((token) => token.trim().toLowerCase() === 'close')
 }
