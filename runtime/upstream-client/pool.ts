@@ -53,10 +53,6 @@ export class UpstreamPool implements ConnectionOwner, ExchangeOwner {
     return { connections: this.#all.length, idle: this.#idle.length, queued: this.#queue.length }
   }
 
-  get closed(): boolean {
-    return this.#closing
-  }
-
   /** Sends a request; the handler hears about it (see UpstreamHandler). */
   dispatch(request: UpstreamRequest, handler: UpstreamHandler): void {
     if (this.#closing) {
