@@ -51,6 +51,14 @@ export function waitForServer(ctx: RequestContext, group: UpstreamGroup, log: Ru
   }
 }
 
+/**
+ * The sticky cookie to set on `member`'s response: when the group is sticky and the request's
+ * cookie does not already name that server (none, another one, or a retry moved it).
+ */
+export function stickyCookieFor(ctx: RequestContext, group: UpstreamGroup, member: GroupMember): string | undefined {
+  return group.sticky !== undefined && group.stickyMember(ctx) !== member ? member.stickyCookie : undefined
+}
+
 /** What a retry decision needs to know about the attempt that just ended. */
 export interface EndedAttempt {
   outcome: AttemptOutcome

@@ -20,7 +20,7 @@ import { ClientSink, type ResponseSink } from './response-sink.js'
 import { sendError } from '../respond.js'
 import { reportFailingStatus, reportPassiveFailure } from './passive-report.js'
 import { outcomeKind, retryDelay, isIdempotent, replayableLength, type AttemptOutcome } from './retry-rules.js'
-import { firstServer, retryPolicy, retryServer, waitForServer } from './attempts.js'
+import { firstServer, retryPolicy, retryServer, stickyCookieFor, waitForServer } from './attempts.js'
 import { readBody } from './read-body.js'
 import { balancerEvent, retryPickEvent } from '../trace.js'
 
@@ -181,7 +181,7 @@ class ProxyHandler implements UpstreamHandler {
       const now = performance.now()
       member.state.recordLatency(now - this.#sentAt, now)
     }
-    if (statusCode >= 500 || statusCode === 429) {
+    if (statusCode >= 400) { // failOn and retry `on` list statuses from 400 to 599
       reportFailingStatus(this.group, member, this.log, statusCode)
       if (this.retry?.statuses?.[statusCode] === 1 && this.#planRetry(statusCode)) {
         if (this.ctx.trace !== undefined) this.#traceAttempt(`status ${statusCode}`, `retryable status ${statusCode}`)
@@ -192,8 +192,8 @@ class ProxyHandler implements UpstreamHandler {
     if (this.ctx.trace !== undefined) this.#traceAttempt(`status ${statusCode}`, undefined)
     const headers = stripHopByHop(rawHeaders) // may throw (invalid upstream framing): then nothing has started
     this.#started = true
-    const sticky = this.group.sticky
-    if (sticky !== undefined && this.group.stickyMember(this.ctx) !== member) headers.push('set-cookie', member.stickyCookie)
+    const cookie = stickyCookieFor(this.ctx, this.group, member)
+    if (cookie !== undefined) headers.push('set-cookie', cookie)
     if (this.sink.head(statusCode, headers, resume)) return true
     this.#abort?.(codedError('SWITCHYARD_SINK_CLOSED', 'response no longer wanted'))
     return false

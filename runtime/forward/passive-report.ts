@@ -22,9 +22,9 @@ export function reportPassiveFailure(group: UpstreamGroup, member: GroupMember, 
 }
 
 /**
- * A response status, counted when the group's `failOn` lists it. Only 5xx and 429 are looked at,
- * as forwarding always has (retries look at the same ones).
+ * A response status, counted when the group's `failOn` lists it (any status from 400 to 599 the
+ * config accepts; `>= 400` only spares the table lookup for the usual answers).
  */
 export function reportFailingStatus(group: UpstreamGroup, member: GroupMember, log: RuntimeLog, status: number): void {
-  if ((status >= 500 || status === 429) && group.passive?.statuses?.[status] === 1) reportPassiveFailure(group, member, log, `status ${status}`)
+  if (status >= 400 && group.passive?.statuses?.[status] === 1) reportPassiveFailure(group, member, log, `status ${status}`)
 }

@@ -8,15 +8,13 @@
  */
 import type { RequestContext } from '../context.js'
 import type { ResolvedRetry, OutcomeKind } from '../upstream/upstream-settings.js'
+import { isIdempotent } from '../upstream-client/exchange.js'
+
+// The upstream client's list (its stale-connection retry), one definition for both.
+export { isIdempotent }
 
 /** A failure kind, or the status of a response that may be retried. */
 export type AttemptOutcome = OutcomeKind | number
-
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
-
-export function isIdempotent(method: string): boolean {
-  return IDEMPOTENT.has(method)
-}
 
 /** What an error before the response headers means for health and retries (undefined: neither). */
 export function outcomeKind(err: unknown): OutcomeKind | undefined {

@@ -23,14 +23,15 @@ import { connect as netConnect, isIP, type Socket } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import type { RequestContext } from '../context.js'
 import type { UpstreamGroup, GroupMember } from '../upstream/upstream-group.js'
-import type { ResolvedRetry, OutcomeKind } from '../upstream/upstream-settings.js'
+import type { ResolvedRetry } from '../upstream/upstream-settings.js'
+import type { PoolSettings } from '../upstream-client/pool-settings.js'
 import type { RuntimeLog } from '../log.js'
 import type { ResponseLike } from '../handle/send-web-response.js'
 import { buildUpstreamHeaders, forwardedInfo } from './upstream-headers.js'
 import { stripHopByHop } from './response-headers.js'
-import { classifyUpstreamError, codedError, type UpstreamFailure } from './upstream-error.js'
+import { classifyUpstreamError, codedError } from './upstream-error.js'
 import { outcomeKind, retryDelay, type AttemptOutcome } from './retry-rules.js'
-import { firstServer, retryPolicy, retryServer, waitForServer } from './attempts.js'
+import { firstServer, retryPolicy, retryServer, stickyCookieFor, waitForServer } from './attempts.js'
 import { ClientSink } from './response-sink.js'
 import { reportFailingStatus, reportPassiveFailure } from './passive-report.js'
 import { sendError } from '../respond.js'
@@ -158,7 +159,7 @@ export class Tunnel {
       headers.push('connection', 'upgrade', 'upgrade', this.protocol)
       // node:http would frame a bodiless POST (say) as chunked: say "no body" explicitly.
       if (!BODYLESS.has(ctx.method) && !headers.some((h, i) => i % 2 === 0 && h.toLowerCase() === 'content-length')) headers.push('content-length', '0')
-      const { socket, ready } = connectTo(member.origin)
+      const { socket, ready } = connectTo(member.pool.settings)
       this.#upstream = socket
       request = httpRequest({
         method: ctx.method, path: this.#path, headers, setHost: false, createConnection: () => socket, maxHeaderSize: 64 * 1024,
@@ -195,7 +196,7 @@ export class Tunnel {
       if (responseHeaders <= 0) return
       this.#timer = setTimeout(() => {
         if (this.#group.measuresLatency) this.#sample()
-        request.destroy(new TunnelError({ status: 504, reason: 'upstream response header timeout' }, 'timeout'))
+        request.destroy(codedError('SWITCHYARD_HEADERS_TIMEOUT', 'upstream response header timeout'))
       }, responseHeaders)
     }
     socket.once(ready, () => {
@@ -204,7 +205,7 @@ export class Tunnel {
       headersTimer()
     })
     if (connect > 0) {
-      this.#timer = setTimeout(() => request.destroy(new TunnelError({ status: 504, reason: 'upstream connect timeout' }, 'connect-error')), connect)
+      this.#timer = setTimeout(() => request.destroy(codedError('SWITCHYARD_CONNECT_TIMEOUT', 'upstream connect timeout')), connect)
     }
   }
 
@@ -217,8 +218,7 @@ export class Tunnel {
     if (this.#group.measuresLatency) this.#sample()
     let head: string
     try {
-      const cookie = this.#group.sticky !== undefined && this.#group.stickyMember(ctx) !== member ? member.stickyCookie : undefined
-      head = switchingHead(res.rawHeaders, ctx.route!.responseHeaders, cookie)
+      head = switchingHead(res.rawHeaders, ctx.route!.responseHeaders, stickyCookieFor(ctx, this.#group, member))
     } catch (err) {
       upstream.destroy()
       ctx.error = `invalid upstream response header: ${(err as Error).message}`
@@ -261,9 +261,9 @@ export class Tunnel {
     if (status === 101) {
       // A 101 without `Connection: upgrade`: node:http would read the new protocol as a body.
       this.#drop()
-      return this.#failed(new TunnelError({ status: 502, reason: 'invalid upstream response (101 without Connection: upgrade)' }, undefined))
+      return this.#failed(codedError('SWITCHYARD_BAD_UPSTREAM_RESPONSE', 'invalid upstream response (101 without Connection: upgrade)'))
     }
-    if (status >= 500 || status === 429) {
+    if (status >= 400) { // failOn and retry `on` list statuses from 400 to 599
       reportFailingStatus(this.#group, member, this.log, status)
       if (this.#retry?.statuses?.[status] === 1 && this.#planRetry(status)) return
     }
@@ -274,7 +274,8 @@ export class Tunnel {
       this.#drop()
       return this.#failed(err as Error)
     }
-    if (this.#group.sticky !== undefined && this.#group.stickyMember(ctx) !== member) headers.push('set-cookie', member.stickyCookie)
+    const cookie = stickyCookieFor(ctx, this.#group, member)
+    if (cookie !== undefined) headers.push('set-cookie', cookie)
     if (!this.#answer()) return void request.destroy()
     const sink = new ClientSink(ctx, ctx.route!.responseHeaders)
     // `bodyIdle` bounds each wait for the upstream's next chunk (not a wait for the client to read).
@@ -302,7 +303,7 @@ export class Tunnel {
     })
     res.once('close', () => {
       if (res.complete || ctx.res.destroyed) return // (destroyed: cut short already, its reason kept)
-      this.#cutAnswer(classify(codedError('ECONNRESET', 'upstream closed the connection')).failure.reason)
+      this.#cutAnswer(classifyUpstreamError(codedError('ECONNRESET', 'upstream closed the connection')).reason)
     })
   }
 
@@ -342,10 +343,11 @@ export class Tunnel {
     const member = this.#member
     if (this.ended || member === undefined) return
     if (this.#answering) {
-      ctx.error ??= `${classify(err).failure.reason} (after response started)`
+      ctx.error ??= `${classifyUpstreamError(err).reason} (after response started)`
       return void this.client.destroy()
     }
-    const { failure, kind } = classify(err)
+    const failure = classifyUpstreamError(err)
+    const kind = outcomeKind(err)
     member.state.failures++
     if (kind !== undefined) reportPassiveFailure(this.#group, member, this.log, failure.reason, kind)
     if (kind !== undefined && this.#planRetry(kind)) {
@@ -450,24 +452,6 @@ export class Tunnel {
   }
 }
 
-/** A failure the tunnel itself decides (timeouts, a bad 101), with what it means for health and retries. */
-class TunnelError extends Error {
-  constructor(readonly failure: UpstreamFailure, readonly kind: OutcomeKind | undefined) {
-    super(failure.reason)
-  }
-}
-
-/** The client's status and the log's reason for a failed attempt, and its kind for health and retries. */
-function classify(err: unknown): { failure: UpstreamFailure; kind: OutcomeKind | undefined } {
-  if (err instanceof TunnelError) return { failure: err.failure, kind: err.kind }
-  const e = err as NodeJS.ErrnoException & { reason?: string }
-  // node:http's parser on what the upstream sent (its reason says what was wrong).
-  if (typeof e?.code === 'string' && e.code.startsWith('HPE_')) {
-    return { failure: { status: 502, reason: `invalid upstream response (${e.reason ?? e.message})` }, kind: undefined }
-  }
-  return { failure: classifyUpstreamError(err), kind: outcomeKind(err) }
-}
-
 /** Most bytes kept from a client before the upstream switched (then the client is not read). */
 const EARLY_LIMIT = 64 * 1024
 
@@ -476,14 +460,15 @@ function ignore(): void {}
 /** Methods node:http sends without a body unless told otherwise. */
 const BODYLESS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT'])
 
-/** A new connection to `origin`, and the event that says it is ready for the request. */
-function connectTo(origin: string): { socket: Socket; ready: 'connect' | 'secureConnect' } {
-  const url = new URL(origin)
-  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname
-  if (url.protocol === 'https:') {
-    const options = { host, port: Number(url.port || 443), ALPNProtocols: ['http/1.1'], ...(isIP(host) === 0 ? { servername: host } : {}) }
+/**
+ * A new connection to the server its pool's settings name (host, port, TLS as the pool's own
+ * connections have them), and the event that says it is ready for the request.
+ */
+function connectTo(s: PoolSettings): { socket: Socket; ready: 'connect' | 'secureConnect' } {
+  if (s.secure) {
+    const options = { host: s.host, port: s.port, ALPNProtocols: ['http/1.1'], ...(isIP(s.host) === 0 ? { servername: s.host } : {}), ...s.tls }
     return { socket: tlsConnect(options), ready: 'secureConnect' }
   }
   // Half-open allowed: a FIN from one side is passed on (pipe) without closing the other direction.
-  return { socket: netConnect({ host, port: Number(url.port || 80), allowHalfOpen: true }), ready: 'connect' }
+  return { socket: netConnect({ host: s.host, port: s.port, allowHalfOpen: true }), ready: 'connect' }
 }

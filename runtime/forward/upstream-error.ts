@@ -2,7 +2,7 @@
 
 export interface UpstreamFailure { status: 502 | 504; reason: string }
 
-interface ErrorLike { code?: unknown; message?: unknown; cause?: unknown; name?: unknown }
+interface ErrorLike { code?: unknown; message?: unknown; cause?: unknown; name?: unknown; reason?: unknown }
 
 export function classifyUpstreamError(err: unknown): UpstreamFailure {
   const e = (err ?? {}) as ErrorLike
@@ -27,6 +27,8 @@ export function classifyUpstreamError(err: unknown): UpstreamFailure {
     case 'ENOTFOUND': case 'EAI_AGAIN': return { status: 502, reason: 'upstream host not found' }
     case 'EHOSTUNREACH': case 'ENETUNREACH': return { status: 502, reason: 'upstream unreachable' }
     default:
+      // node:http's parser on what the upstream sent (tunnels' handshakes): its reason says what was wrong.
+      if (code.startsWith('HPE_')) return { status: 502, reason: `invalid upstream response (${String(e.reason ?? e.message)})` }
       return { status: 502, reason: `upstream error: ${code ? `${code} ` : ''}${String(e.message ?? err)}` }
   }
 }

@@ -43,7 +43,7 @@ export function buildUpstreamHeaders(
   let nominated: Set<string> | undefined
   for (let i = 0; i < raw.length; i += 2) {
     if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') {
-      nominated = connectionNominated(collect(raw, 'connection'))
+      nominated = connectionNominated(headerValues(raw, 'connection'))
       break
     }
   }
@@ -84,7 +84,8 @@ export function buildUpstreamHeaders(
   return out
 }
 
-function collect(raw: readonly string[], lowerName: string): string[] {
+/** Every value of the field `lowerName` in a flat [name, value, …] list, in order. */
+export function headerValues(raw: readonly string[], lowerName: string): string[] {
   const values: string[] = []
   for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === lowerName) values.push(raw[i + 1]!)
   return values

@@ -16,6 +16,7 @@ import { balancerEvent } from '../trace.js'
 import { outcomeKind } from '../forward/retry-rules.js'
 import { reportFailingStatus, reportPassiveFailure } from '../forward/passive-report.js'
 import { headersToRaw } from './web-request.js'
+import { hasNullBody, toWebHeaders } from '../pipeline/web-response-sink.js'
 
 /** An upstream failure inside a handler; the handler runner maps it to 502/503/504. */
 export class UpstreamFailedError extends Error {
@@ -24,8 +25,6 @@ export class UpstreamFailedError extends Error {
     this.name = 'UpstreamFailedError'
   }
 }
-
-const NULL_BODY = new Set([101, 103, 204, 205, 304])
 
 export interface ForwardWebOptions {
   /** A side request (sub-request, mirror copy): not recorded as the request's upstream. */
@@ -106,11 +105,10 @@ class WebForwardHandler implements UpstreamHandler {
   onHeaders(status: number, raw: string[], resume: () => void): boolean {
     this.#resume = resume
     reportFailingStatus(this.group, this.member, this.ctx.generation.log, status)
-    const headers = new Headers()
-    const list = stripHopByHop(raw) // throws on an unsupported Transfer-Encoding: onError follows
-    for (let i = 0; i < list.length; i += 2) headers.append(list[i]!, list[i + 1]!)
+    // Both throw (an unsupported Transfer-Encoding, a field Fetch refuses): onError follows.
+    const headers = toWebHeaders(stripHopByHop(raw))
     let body: ReadableStream<Uint8Array> | null = null
-    if (!NULL_BODY.has(status) && this.method !== 'HEAD') {
+    if (!hasNullBody(status, this.method)) {
       body = new ReadableStream<Uint8Array>({
         start: (controller) => void (this.#controller = controller),
         pull: () => this.#resume?.(),

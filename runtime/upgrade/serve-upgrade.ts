@@ -45,6 +45,7 @@ export function serveUpgrade(ctx: RequestContext, socket: Socket, head: Buffer, 
   if (action.type !== 'forward') return false
   ctx.route = match.route
   ctx.params = match.params
+  // The one Upgrade field the listener checked (upgrade-request.ts's tunnelProtocol: present, not h2c).
   const tunnel = new Tunnel(ctx, socket, head, ctx.header('upgrade')!.trim(), log, done)
   const hooks = ctx.generation.routeHooks[match.route.index]
   if (hooks !== undefined) {

@@ -3,6 +3,7 @@ import { validateHeaderName, validateHeaderValue } from 'node:http'
 import type { ResolvedHeaderRules } from '../resolved-config.js'
 import { isHopByHop, connectionNominated } from '../forward/hop-by-hop.js'
 import { applyHeaderRules } from '../forward/response-headers.js'
+import { headerValues } from '../forward/upstream-headers.js'
 
 /**
  * The 101 head for the client: the upstream's fields without hop-by-hop ones (its `Upgrade`
@@ -10,9 +11,7 @@ import { applyHeaderRules } from '../forward/response-headers.js'
  * cookie. Throws on a field node:http would refuse to send.
  */
 export function switchingHead(raw: readonly string[], rules: ResolvedHeaderRules | undefined, cookie: string | undefined): string {
-  const connection: string[] = []
-  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === 'connection') connection.push(raw[i + 1]!)
-  const nominated = connectionNominated(connection)
+  const nominated = connectionNominated(headerValues(raw, 'connection'))
   let list: string[] = []
   let connectionSeen = false
   for (let i = 0; i < raw.length; i += 2) {

@@ -5,8 +5,15 @@ import type { PreparedHead } from './request-head.js'
 import type { Connection } from './connection.js'
 import { requestBodyError } from './errors.js'
 
-/** Methods a stale keep-alive connection may be retried for (RFC 9110 §9.2.2). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
+
+/**
+ * Idempotent methods (RFC 9110 §9.2.2): a stale keep-alive connection may be retried for them
+ * here, and the forwarder's retry rules (forward/retry-rules.ts) use the same list.
+ */
+export function isIdempotent(method: string): boolean {
+  return IDEMPOTENT.has(method)
+}
 
 export interface ExchangeOwner {
   abort(exchange: Exchange, err: Error | undefined): void
@@ -46,6 +53,6 @@ export class Exchange implements PreparedHead {
    * byte? Only idempotent methods with no body or a Buffer body: see Connection's stale retry.
    */
   get replayable(): boolean {
-    return !this.retried && IDEMPOTENT.has(this.method) && !this.streamed
+    return !this.retried && isIdempotent(this.method) && !this.streamed
   }
 }

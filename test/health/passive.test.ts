@@ -29,6 +29,22 @@ test('passive health: maxFails failures eject a server for failTimeout, then it 
   assert.ok((await backendsOf(proxy.url, 4)).includes('a'))
 })
 
+test('failOn counts any status from 400 to 599 it lists: a server answering 404 is ejected', async (t) => {
+  const [a, b] = await Promise.all([namedBackend('a'), namedBackend('b')])
+  a.status = 404
+  const proxy = await startProxy({
+    upstreams: { g: { servers: [a.url, b.url], retry: false, passive: { maxFails: 1, failTimeout: '30s', failOn: [404] } } },
+    routes: [{ to: 'g' }],
+  })
+  t.after(() => Promise.all([proxy.close(), a.close(), b.close()]))
+  // Round robin: a answers the first request, and that one 404 takes it out.
+  assert.equal((await http(proxy.url)).status, 404)
+  assert.equal(proxy.runtime.states.get(a.url).ejections, 1)
+  assert.ok(proxy.log.lines.some((l) => l.message.includes(`server ${a.url} of upstream 'g': healthy → ejected for 30000ms (status 404;`)))
+  assert.deepEqual(await backendsOf(proxy.url, 4), ['b', 'b', 'b', 'b'])
+  assert.equal(a.hits, 1)
+})
+
 test('a single-server group is never ejected (nowhere else to go), like nginx', async (t) => {
   const a = await namedBackend('a')
   a.status = 503

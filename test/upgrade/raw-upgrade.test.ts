@@ -103,6 +103,14 @@ test('a 101 without Connection: upgrade is an invalid upstream response (502)', 
   assert.ok(proxy.log.lines.some((l) => l.message === 'upstream request failed: invalid upstream response (101 without Connection: upgrade)'))
 })
 
+test("an answer node:http cannot parse is an invalid upstream response (502), its parser's reason logged", T, async (t) => {
+  const up = await rawUpstream(t, (socket) => socket.end('HTTP/1.1 2x0 Nope\r\n\r\n'))
+  const proxy = await proxyFor(t, { upstreams: { u: { servers: [up.url] } }, routes: [{ to: 'u' }] })
+  const reply = await rawRequest(proxy.port, handshake())
+  assert.match(reply, /^HTTP\/1\.1 502 /)
+  assert.ok(proxy.log.lines.some((l) => l.message === 'upstream request failed: invalid upstream response (Invalid status code)'))
+})
+
 test('a client that leaves during the handshake frees the server slot; the record says so', T, async (t) => {
   const up = await rawUpstream(t, () => {}) // never answers
   const proxy = await proxyFor(t, { upstreams: { u: { servers: [up.url] } }, routes: [{ to: 'u' }] })

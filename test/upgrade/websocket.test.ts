@@ -268,6 +268,23 @@ test('tunnels are balanced across the group (round robin) and a connect error is
   await Promise.all(clients.map(closed))
 })
 
+test('a refused handshake with a status listed in retry `on` (403) is retried on the next server; failOn counts it', T, async (t) => {
+  const a = await upstream(t, 'a', { refuse: () => 'HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n' })
+  const b = await upstream(t, 'b')
+  const proxy = await proxyFor(t, {
+    upstreams: { g: { servers: [a.url, b.url], balance: 'first', retry: { on: [403] }, passive: { maxFails: 1, failTimeout: '30s', failOn: [403] } } },
+    routes: [{ to: 'g' }],
+  })
+  const client = await wsConnect(proxy.url)
+  const reply = nextMessage(client)
+  client.send('who')
+  assert.equal((await reply).data.toString(), 'b:who')
+  assert.equal(a.handshakes.length, 1)
+  assert.equal(proxy.runtime.states.get(a.url).ejections, 1)
+  client.close()
+  await closed(client)
+})
+
 test('maxConns counts open tunnels: the next one queues, and gets the slot when a tunnel closes', T, async (t) => {
   const up = await upstream(t, 'a')
   const proxy = await proxyFor(t, {

@@ -49,6 +49,26 @@ test('503 is retried for GET (the client never sees it) but not for POST unless 
   assert.deepEqual(b.bodies.filter((x) => x.startsWith('o')).sort(), ['o0', 'o1', 'o2', 'o3'])
 })
 
+test('any status from 400 to 599 listed in `on` is retried, not only 5xx and 429 (a 404 goes to the next server)', async (t) => {
+  const [a, b] = await Promise.all([namedBackend('a'), namedBackend('b')])
+  a.status = 404
+  const proxy = await startProxy({
+    upstreams: { g: { servers: [a.url, b.url], passive: false, retry: { on: [404] } } },
+    routes: [{ match: { path: '/as-is/*' }, to: 'g', retry: { on: ['connect-error'] } }, { to: 'g' }],
+  })
+  t.after(() => Promise.all([proxy.close(), a.close(), b.close()]))
+  for (let i = 0; i < 4; i++) {
+    const res = await http(`${proxy.url}/x`)
+    assert.equal(res.status, 200)
+    assert.equal(res.headers['x-backend'], 'b')
+  }
+  assert.equal(a.hits, 2, 'round robin sent every other first attempt to a')
+  // Not listed (the route's own `on`): the 404 is the answer.
+  const statuses = []
+  for (let i = 0; i < 2; i++) statuses.push((await http(`${proxy.url}/as-is/x`)).status)
+  assert.deepEqual(statuses.sort(), [200, 404])
+})
+
 test('a timeout is retried for GET, not for POST', async (t) => {
   const [a, b] = await Promise.all([startBackend(() => {}), namedBackend('b')]) // a never answers
   const proxy = await startProxy({
