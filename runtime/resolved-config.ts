@@ -97,6 +97,8 @@ export interface ResolvedConfig {
     drainTimeout: number; headersTimeout: number; keepAliveTimeout: number; maxHeaderSize: number
     /** Longest gap while reading a request body (ms); absent or 0: none. */
     bodyIdleTimeout?: number
+    /** Plain requests go through the fast front (adapters/node/fast-front.ts); absent: true. */
+    fastFront?: boolean
   }
   /** Whose X-Forwarded-* to believe; absent: nobody. */
   trustProxy?: TrustFn

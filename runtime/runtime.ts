@@ -12,7 +12,7 @@ import { Generation } from './generation.js'
 import { RequestContext } from './context.js'
 import { ServerStateRegistry } from './upstream/server-state.js'
 import { PoolRegistry } from './forward/pool-registry.js'
-import { NodeListener } from './adapters/node/node-listener.js'
+import { NodeListener, type FastListener } from './adapters/node/node-listener.js'
 import { BadTargetError } from './canonical.js'
 import { setRequestTarget } from './request-target.js'
 import { forwardRequest } from './forward/forward.js'
@@ -28,6 +28,8 @@ import { routeEvent, type TraceEvent } from './trace.js'
 import { serveUpgrade } from './upgrade/serve-upgrade.js'
 import { guardBody } from './body-guard.js'
 import type { Middleware } from '../src/config/hooks.js'
+import type { FastRequest, FastResponse } from './adapters/node/fast-exchange.js'
+import type { RouteMatchResult } from './router/router.js'
 
 export interface RuntimeOptions {
   log?: RuntimeLog
@@ -109,19 +111,61 @@ export class Runtime {
   }
 
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
-    const gen = this.#generation!
-    const ctx = new RequestContext(req, res, gen)
-    this.#inflight.set(gen, (this.#inflight.get(gen) ?? 0) + 1)
-    res.once('close', () => this.#finish(ctx))
-    if (this.#closing) res.setHeader('connection', 'close')
-    if (this.#onTrace !== undefined) this.#onTrace(req, res, (ctx.trace = []))
+    const ctx = this.#begin(new RequestContext(req, res, this.#generation!))
     if (ctx.hasBody) guardBody(ctx)
     try {
       this.#route(ctx)
     } catch (err) {
-      this.log.error(`internal error: ${(err as Error).stack}`, { target: req.url })
-      sendError(ctx, 500, `internal error: ${(err as Error).message}`)
+      this.#failed(ctx, err)
     }
+  }
+
+  /** How the listeners' fast fronts reach this runtime. */
+  readonly #fast: FastListener = {
+    enabled: () => this.#generation?.config.server.fastFront !== false,
+    serve: (req, res) => this.handleFast(req, res),
+  }
+
+  /**
+   * A request the listener's fast front parsed (bodiless HTTP/1.1, adapters/node/fast-front.ts).
+   * Returns false, having done nothing, for a target node:http's path answers with 400 (it
+   * then parses and refuses the request itself); else serves it and returns true.
+   */
+  readonly handleFast = (req: FastRequest, res: FastResponse): boolean => {
+    const gen = this.#generation
+    if (gen === undefined || gen.config.server.fastFront === false) return false
+    // The fast request and response implement what this path uses of node:http's (fast-exchange.ts).
+    const ctx = new RequestContext(req as unknown as IncomingMessage, res as unknown as ServerResponse, gen)
+    try {
+      setRequestTarget(ctx)
+    } catch {
+      return false // node:http's path answers 400
+    }
+    const match = gen.router.match(ctx)
+    this.#begin(ctx)
+    try {
+      if (match === undefined) this.#noRoute(ctx)
+      else this.#serve(ctx, match)
+    } catch (err) {
+      this.#failed(ctx, err)
+    }
+    return true
+  }
+
+  /** Counts the request in flight on its Generation until its response closes. */
+  #begin(ctx: RequestContext): RequestContext {
+    const gen = ctx.generation
+    this.#inflight.set(gen, (this.#inflight.get(gen) ?? 0) + 1)
+    ctx.res.once('close', () => this.#finish(ctx))
+    if (this.#closing) ctx.res.setHeader('connection', 'close')
+    if (this.#onTrace !== undefined) this.#onTrace(ctx.req, ctx.res, (ctx.trace = []))
+    return ctx
+  }
+
+  /** A throw from routing or a user function called synchronously (a `balance` or hash `key`): anything may be thrown. */
+  #failed(ctx: RequestContext, err: unknown): void {
+    this.log.error(`internal error: ${(err as Error | null)?.stack ?? String(err)}`, { target: ctx.req.url })
+    sendError(ctx, 500, `internal error: ${(err as Error | null)?.message ?? String(err)}`)
   }
 
   /**
@@ -139,7 +183,7 @@ export class Runtime {
     try {
       served = serveUpgrade(ctx, socket, head, this.log, (bytesIn) => this.#finish(ctx, bytesIn))
     } catch (err) {
-      this.log.error(`internal error: ${(err as Error).stack}`, { target: req.url })
+      this.log.error(`internal error: ${(err as Error | null)?.stack ?? String(err)}`, { target: req.url })
     }
     if (served) return
     this.#inflight.set(gen, (this.#inflight.get(gen) ?? 1) - 1)
@@ -155,11 +199,17 @@ export class Runtime {
     }
     if (ctx.method === 'CONNECT') return sendError(ctx, 405, 'CONNECT is not supported', ['allow', 'GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS'])
     const match = ctx.generation.router.match(ctx)
-    if (!match) {
-      if (ctx.trace !== undefined) ctx.trace.push({ type: 'no-route', method: ctx.method, host: ctx.host, path: ctx.path })
-      ctx.error = 'no route matched'
-      return sendText(ctx, 404, `404 Not Found: no route matches ${ctx.method} ${ctx.host || '(no host)'}${ctx.path}`)
-    }
+    if (match === undefined) this.#noRoute(ctx)
+    else this.#serve(ctx, match)
+  }
+
+  #noRoute(ctx: RequestContext): void {
+    if (ctx.trace !== undefined) ctx.trace.push({ type: 'no-route', method: ctx.method, host: ctx.host, path: ctx.path })
+    ctx.error = 'no route matched'
+    sendText(ctx, 404, `404 Not Found: no route matches ${ctx.method} ${ctx.host || '(no host)'}${ctx.path}`)
+  }
+
+  #serve(ctx: RequestContext, match: RouteMatchResult): void {
     ctx.route = match.route
     ctx.params = match.params
     if (ctx.trace !== undefined) ctx.trace.push(routeEvent(match.route, match.params))
@@ -305,7 +355,7 @@ export class Runtime {
     for (const [key, address] of wanted) {
       if (this.#listeners.has(key)) continue
       const listener = new NodeListener(address, config.server, this.handle, (r) =>
-        this.log.info(`request refused (${r.status}): ${r.reason}`, { method: r.method, target: r.target, clientIp: r.clientIp }), this.handleUpgrade)
+        this.log.info(`request refused (${r.status}): ${r.reason}`, { method: r.method, target: r.target, clientIp: r.clientIp }), this.handleUpgrade, this.#fast)
       await listener.listen()
       this.#listeners.set(key, listener)
     }

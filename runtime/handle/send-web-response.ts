@@ -1,6 +1,4 @@
 /** Writes a Web `Response` from a handler to the client, streaming its body with backpressure. */
-import { Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
 import type { RequestContext } from '../context.js'
 import type { ResolvedHeaderRules } from '../resolved-config.js'
 import { asksToClose, isHopByHop } from '../forward/hop-by-hop.js'
@@ -36,7 +34,40 @@ export async function sendWebResponse(ctx: RequestContext, response: ResponseLik
     res.end()
     return
   }
-  const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>)
-  body.on('data', (chunk: Uint8Array) => (ctx.bytes += chunk.length))
-  await pipeline(body, res)
+  await writeBody(ctx, response.body)
+}
+
+/**
+ * Writes `body` to the client with backpressure and ends the response. Rejects when the body
+ * fails or the client goes away first (the body is then cancelled); the caller aborts the
+ * connection. Uses only write/end/'drain'/'close' of the response, so it serves node:http's
+ * ServerResponse and the fast front's alike.
+ */
+async function writeBody(ctx: RequestContext, body: ReadableStream<Uint8Array>): Promise<void> {
+  const res = ctx.res
+  const reader = body.getReader()
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (res.destroyed) throw new Error('client closed the connection')
+      if (done) return void res.end()
+      ctx.bytes += value.length
+      if (!res.write(value)) await drainedOrClosed(res)
+    }
+  } catch (err) {
+    void reader.cancel(err).catch(() => {})
+    throw err
+  }
+}
+
+function drainedOrClosed(res: RequestContext['res']): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done)
+      res.off('close', done)
+      resolve()
+    }
+    res.on('drain', done)
+    res.on('close', done)
+  })
 }

@@ -1,6 +1,7 @@
 /**
- * llhttp — the HTTP/1 parser inside Node's http module and undici — driven from JS in RESPONSE
- * mode, from the wasm build that undici ships. Strict: no lenient flag is ever set, so obs-fold,
+ * llhttp — the HTTP/1 parser inside Node's http module and undici — driven from JS, from the
+ * wasm build that undici ships: RESPONSE mode for the upstream client, REQUEST mode for the
+ * listener's fast front (runtime/adapters/node/fast-front.ts). Strict: no lenient flag is ever set, so obs-fold,
  * bare LF, CL+TE, duplicate Content-Length, invalid chunk sizes and invalid header bytes are all
  * parse errors.
  *
@@ -28,10 +29,15 @@ export const LLHTTP_SOURCES = {
 interface LlhttpConstants {
   ERROR: Record<string, number>
   TYPE: Record<string, number>
+  METHODS: Record<string, number>
 }
 
 const constants = require(LLHTTP_SOURCES.constants) as LlhttpConstants
 const TYPE_RESPONSE = constants.TYPE.RESPONSE!
+const TYPE_REQUEST = constants.TYPE.REQUEST!
+/** llhttp's method numbers → names (e.g. 1 → 'GET'). */
+const METHOD_NAMES: string[] = []
+for (const [name, code] of Object.entries(constants.METHODS)) METHOD_NAMES[code] = name
 
 /** llhttp_execute's results we act on (the rest are errors). */
 export const PARSE_OK = constants.ERROR.OK!
@@ -66,11 +72,12 @@ interface LlhttpExports {
   llhttp_get_error_reason(ptr: number): number
   llhttp_get_http_major(ptr: number): number
   llhttp_get_http_minor(ptr: number): number
+  llhttp_get_method(ptr: number): number
 }
 
 let wasm: LlhttpExports | undefined
 /** The parser inside llhttp_execute, the chunk it parses and where that chunk sits in wasm memory. */
-let current: ResponseParser | null = null
+let current: MessageParser | null = null
 let currentChunk: Buffer = Buffer.alloc(0)
 let currentOffset = 0
 let inputPtr = 0
@@ -87,7 +94,7 @@ function instance(): LlhttpExports {
   }
   const exports = new Instance(mod, {
     env: {
-      wasm_on_url: () => 0,
+      wasm_on_url: (_p: number, at: number, len: number) => current!.url(at - currentOffset, len),
       wasm_on_status: (_p: number, _at: number, len: number) => current!.count(len),
       wasm_on_message_begin: () => current!.begin(),
       wasm_on_header_field: (_p: number, at: number, len: number) => current!.field(at - currentOffset, len),
@@ -113,23 +120,23 @@ function errorReason(x: LlhttpExports, ptr: number): string {
   return Buffer.from(bytes.subarray(0, bytes.indexOf(0))).toString('latin1')
 }
 
-/** One response parser, owned by one connection for its whole life. */
-export class ResponseParser {
+/** One parser, owned by one connection for its whole life. */
+abstract class MessageParser {
   /** The head being parsed: [name, value, …] as latin1 strings. A new array per message. */
   headers: string[] = []
   /** After PARSE_PAUSED: bytes of the chunk that were parsed (the rest is the caller's). */
   consumed = 0
   /** Set by the parser itself when it fails a message (head too large). */
   failure = ''
-  readonly #ptr: number
+  protected readonly ptr: number
   #field = ''
   #value = ''
   #inValue = false
   #headBytes = 0
   #paused = false
 
-  constructor(readonly host: ParserHost, readonly maxHeadBytes: number) {
-    this.#ptr = instance().llhttp_alloc(TYPE_RESPONSE)
+  constructor(readonly host: ParserHost, readonly maxHeadBytes: number, type: number) {
+    this.ptr = instance().llhttp_alloc(type)
   }
 
   /** Parses `chunk`: PARSE_OK (all used), PARSE_PAUSED (`consumed` bytes used) or an error code. */
@@ -149,12 +156,12 @@ export class ResponseParser {
     currentOffset = inputPtr
     let ret: number
     try {
-      ret = x.llhttp_execute(this.#ptr, inputPtr, length)
+      ret = x.llhttp_execute(this.ptr, inputPtr, length)
     } finally {
       current = null
       currentChunk = EMPTY
     }
-    this.consumed = ret === PARSE_OK ? length : x.llhttp_get_error_pos(this.#ptr) - inputPtr
+    this.consumed = ret === PARSE_OK ? length : x.llhttp_get_error_pos(this.ptr) - inputPtr
     this.#paused = ret === PARSE_PAUSED
     return ret
   }
@@ -165,7 +172,7 @@ export class ResponseParser {
     this.resume()
     current = this
     try {
-      return wasm!.llhttp_finish(this.#ptr)
+      return wasm!.llhttp_finish(this.ptr)
     } finally {
       current = null
     }
@@ -175,24 +182,35 @@ export class ResponseParser {
   resume(): void {
     if (!this.#paused) return
     this.#paused = false
-    wasm!.llhttp_resume(this.#ptr)
+    wasm!.llhttp_resume(this.ptr)
   }
 
   /** The HTTP version of the message being parsed, as "1.1". */
   get version(): string {
-    return `${wasm!.llhttp_get_http_major(this.#ptr)}.${wasm!.llhttp_get_http_minor(this.#ptr)}`
+    return `${wasm!.llhttp_get_http_major(this.ptr)}.${wasm!.llhttp_get_http_minor(this.ptr)}`
+  }
+
+  get versionMajor(): number {
+    return wasm!.llhttp_get_http_major(this.ptr)
+  }
+
+  get versionMinor(): number {
+    return wasm!.llhttp_get_http_minor(this.ptr)
   }
 
   /** Why the last execute/finish failed, in llhttp's words (or the parser's own). */
   reason(): string {
-    return this.failure || errorReason(wasm!, this.#ptr) || 'parse error'
+    return this.failure || errorReason(wasm!, this.ptr) || 'parse error'
   }
 
   destroy(): void {
-    wasm!.llhttp_free(this.#ptr)
+    wasm!.llhttp_free(this.ptr)
   }
 
   // ---- wasm callbacks (only while this parser is `current`) ----
+
+  /** The request target (REQUEST mode only). */
+  abstract url(start: number, len: number): number
 
   begin(): number {
     this.headers = []
@@ -237,6 +255,41 @@ export class ResponseParser {
     this.#field = ''
     this.#value = ''
     this.#inValue = false
+  }
+}
+
+/** Parses the responses of one upstream connection. */
+export class ResponseParser extends MessageParser {
+  constructor(host: ParserHost, maxHeadBytes: number) {
+    super(host, maxHeadBytes, TYPE_RESPONSE)
+  }
+
+  url(): number {
+    return 0
+  }
+}
+
+/** Parses the requests of one client connection; the head's target is in `target`. */
+export class RequestParser extends MessageParser {
+  target = ''
+
+  constructor(host: ParserHost, maxHeadBytes: number) {
+    super(host, maxHeadBytes, TYPE_REQUEST)
+  }
+
+  override begin(): number {
+    this.target = ''
+    return super.begin()
+  }
+
+  url(start: number, len: number): number {
+    this.target += currentChunk.toString('latin1', start, start + len)
+    return this.count(len)
+  }
+
+  /** The method of the request being parsed ('GET', …). */
+  get method(): string {
+    return METHOD_NAMES[wasm!.llhttp_get_method(this.ptr)] ?? ''
   }
 }
 

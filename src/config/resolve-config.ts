@@ -80,7 +80,8 @@ function resolveServer(value: unknown, p: Problems): ResolvedConfig['server'] {
   const v = value === undefined ? {} : value
   if (!isRecord(v)) p.add('server', `expected an object, got ${describe(v)}`)
   const s = isRecord(v) ? v : {}
-  checkKeys(s, ['drainTimeout', 'headersTimeout', 'keepAliveTimeout', 'maxHeaderSize', 'bodyIdleTimeout'], 'server', p)
+  checkKeys(s, ['drainTimeout', 'headersTimeout', 'keepAliveTimeout', 'maxHeaderSize', 'bodyIdleTimeout', 'fastFront'], 'server', p)
+  if (s.fastFront !== undefined && typeof s.fastFront !== 'boolean') p.add('server.fastFront', `expected true or false, got ${describe(s.fastFront)}`)
   let maxHeaderSize = 16 * 1024
   if (s.maxHeaderSize !== undefined) {
     const size = parseSize(s.maxHeaderSize)
@@ -93,6 +94,7 @@ function resolveServer(value: unknown, p: Problems): ResolvedConfig['server'] {
     keepAliveTimeout: duration(s.keepAliveTimeout, 5000, 'server.keepAliveTimeout', p),
     maxHeaderSize,
     bodyIdleTimeout: duration(s.bodyIdleTimeout, 60_000, 'server.bodyIdleTimeout', p),
+    fastFront: s.fastFront !== false,
   }
 }
 

@@ -253,6 +253,14 @@ export interface ServerOptions {
    * closed. Default `'60s'`; `0` turns it off.
    */
   bodyIdleTimeout?: Duration
+  /**
+   * Serve plain requests — HTTP/1.1 keep-alive, no body, to a route that forwards (no hooks, no
+   * cache), redirects or responds — on Switchyard's own HTTP/1.1 front (llhttp, as node:http
+   * uses) instead of node:http's request and response objects: about a fifth less CPU per small
+   * request. Everything else on the connection goes through node:http. Default `true`; `false`
+   * sends every request through node:http.
+   */
+  fastFront?: boolean
 }
 
 export interface LogConfig {

@@ -273,8 +273,9 @@ test('a malformed request after pipelined good ones: good ones answered first, t
   const proxy = await proxyFor(t, backend)
   const c = await RawClient.open(proxy.port)
   c.write('GET /slow HTTP/1.1\r\nHost: a\r\n\r\nGET /fast HTTP/1.1\r\nHost: a\r\n\r\nGARBAGE\r\n\r\n')
-  // Let the proxy see everything before the slow upstream answers.
-  while (backend.requests.length < 2) await new Promise((r) => setImmediate(r))
+  // The slow one is upstream before it answers (the proxy, like nginx, may forward pipelined
+  // requests one at a time, so /fast need not be there yet).
+  while (backend.requests.length < 1) await new Promise((r) => setImmediate(r))
   release()
   const first = await c.response()
   assert.equal(first.body.toString(), 'slow')

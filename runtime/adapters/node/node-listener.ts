@@ -25,6 +25,8 @@ import { nominatesProtected } from '../../forward/hop-by-hop.js'
 import { tunnelProtocol, plainRequestHead } from '../../upgrade/upgrade-request.js'
 import { expectContinue } from '../../body-guard.js'
 import { STREAM_HIGH_WATER_MARK } from '../../stream-buffer.js'
+import { FastFront } from './fast-front.js'
+import type { FastRequest, FastResponse } from './fast-exchange.js'
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void
 
@@ -34,6 +36,14 @@ export type RequestListener = (req: IncomingMessage, res: ServerResponse) => voi
  * the socket) hands the request back to the HTTP server as a plain request.
  */
 export type UpgradeListener = (req: IncomingMessage, socket: Socket, head: Buffer, asPlain: () => void) => void
+
+/** What the fast front (fast-front.ts) asks of the runtime. */
+export interface FastListener {
+  /** Whether new connections go to the fast front first (else straight to node:http). */
+  enabled(): boolean
+  /** Serves the request and returns true, or returns false without having touched it: node:http then parses and serves it. */
+  serve(req: FastRequest, res: FastResponse): boolean
+}
 
 /** Longest request target accepted (nginx: a request line over 8k → 414). */
 export const MAX_TARGET_LENGTH = 8 * 1024
@@ -59,10 +69,11 @@ export class NodeListener {
   readonly server: Server
   /** Client sockets taken over by an upgrade (handshake or tunnel): closed when a drain times out. */
   readonly #upgraded = new Set<Socket>()
+  readonly #fast: FastFront | undefined
 
   constructor(
     readonly address: ResolvedListen, options: ResolvedConfig['server'], onRequest: RequestListener,
-    onRefused?: (refused: RefusedRequest) => void, onUpgrade?: UpgradeListener,
+    onRefused?: (refused: RefusedRequest) => void, onUpgrade?: UpgradeListener, onFast?: FastListener,
   ) {
     const refuse = (res: ServerResponse, rejection: Rejection): void => {
       reject(res, rejection)
@@ -76,7 +87,7 @@ export class NodeListener {
       keepAliveTimeout: options.keepAliveTimeout,
       // Node only looks for expired header timeouts this often (default 30 s, which would let a
       // slowloris hold a connection far past headersTimeout).
-      connectionsCheckingInterval: Math.min(1000, Math.max(25, Math.floor(options.headersTimeout / 4))),
+      connectionsCheckingInterval: checkInterval(options),
       requireHostHeader: true,
       joinDuplicateHeaders: false,
       noDelay: true,
@@ -135,6 +146,42 @@ export class NodeListener {
       const status = onClientError(err, socket)
       if (status !== undefined) onRefused?.({ status, reason: `${err.code ?? 'error'}${err.reason ? `: ${err.reason}` : ''}`, clientIp: socket.remoteAddress })
     })
+    if (onFast !== undefined) this.#fast = this.#takeConnections(options, onFast, onRefused)
+  }
+
+  /**
+   * Puts the fast front before node:http: every new connection is read by it first, and handed
+   * to node:http's own connection listener (this server's, unchanged) when it meets a request
+   * it does not serve.
+   */
+  #takeConnections(options: ResolvedConfig['server'], onFast: FastListener, onRefused?: (refused: RefusedRequest) => void): FastFront {
+    const server = this.server
+    const [nodeConnection] = server.listeners('connection') as Array<(socket: Socket) => void>
+    server.removeListener('connection', nodeConnection!)
+    const front = new FastFront({
+      headersTimeout: options.headersTimeout,
+      keepAliveTimeout: options.keepAliveTimeout,
+      maxHeaderSize: options.maxHeaderSize,
+      checkInterval: checkInterval(options),
+    }, {
+      serve: (req, res) => checkRequest(req as unknown as IncomingMessage) === undefined && onFast.serve(req, res),
+      handOff: (socket, bytes) => {
+        // Paused so that node:http's 'data' listener does not start the flow before the bytes are back.
+        socket.pause()
+        socket.unshift(bytes)
+        nodeConnection!.call(server, socket)
+        socket.resume()
+      },
+      timedOut: (socket) => {
+        onRefused?.({ status: 408, reason: 'ERR_HTTP_REQUEST_TIMEOUT', clientIp: socket.remoteAddress })
+        return errorResponse({ name: 'Error', message: 'request timeout', code: 'ERR_HTTP_REQUEST_TIMEOUT' })
+      },
+    })
+    server.on('connection', (socket: Socket) => {
+      if (onFast.enabled()) front.accept(socket)
+      else nodeConnection!.call(server, socket)
+    })
+    return front
   }
 
   listen(): Promise<AddressInfo> {
@@ -151,8 +198,10 @@ export class NodeListener {
   async close(timeoutMs: number): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()))
     this.server.closeIdleConnections()
+    this.#fast?.closeIdle()
     const timer = setTimeout(() => {
       this.server.closeAllConnections()
+      this.#fast?.closeAll()
       // Tunnels are no HTTP connections any more: Node does not track them, this listener does.
       for (const socket of this.#upgraded) socket.destroy()
     }, timeoutMs)
@@ -224,6 +273,11 @@ export function checkRequest(req: IncomingMessage): Rejection | undefined {
     }
   }
   return undefined
+}
+
+/** How often expired header and keep-alive timeouts are looked for (ms). */
+function checkInterval(options: ResolvedConfig['server']): number {
+  return Math.min(1000, Math.max(25, Math.floor(options.headersTimeout / 4)))
 }
 
 function ignoreError(): void {}

@@ -1,0 +1,211 @@
+/**
+ * The request and response of the fast front (fast-front.ts): the part of node:http's
+ * IncomingMessage and ServerResponse that the forward path, `respond`/`redirect` routes and
+ * the runtime's bookkeeping use, and nothing more. A request gets here only when it has no body,
+ * so there is no body stream to offer. Everything else a route may do (hooks, handlers, the
+ * cache, bodies) goes through node:http; `Runtime.handleFast` sees to that before it accepts one.
+ *
+ * The response is written the way node:http writes it: the head and whatever follows in the
+ * same tick in one corked write; `Date`, `Connection: keep-alive` and `Keep-Alive: timeout=N`
+ * added; chunked framing when the length is unknown; no body for HEAD, 1xx, 204 and 304.
+ */
+import { EventEmitter } from 'node:events'
+import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http'
+import type { Socket } from 'node:net'
+
+/** What the response tells its connection. */
+export interface ExchangeOwner {
+  readonly socket: Socket
+  /** `Keep-Alive: timeout=N` (seconds), or '' to leave it out. */
+  readonly keepAliveHeader: string
+  /** The listener is shutting down: the connection closes after this response. */
+  readonly closing: boolean
+  /** The response is written and flushed (`close`: the connection must close after it). */
+  responseDone(res: FastResponse, close: boolean): void
+}
+
+/** A bodiless HTTP/1.1 request parsed by the fast front. */
+export class FastRequest {
+  readonly httpVersion = '1.1'
+  readonly httpVersionMajor = 1
+  readonly httpVersionMinor = 1
+  /** The body (none) has been read: for code that asks whether the client finished sending. */
+  readonly complete = true
+  readonly readableEnded = true
+  readonly errored = null
+  destroyed = false
+  #headers: IncomingHttpHeaders | undefined
+
+  constructor(readonly method: string, public url: string, readonly rawHeaders: string[], readonly socket: Socket) {}
+
+  /** Built on first use (the forward path reads rawHeaders only). Duplicates: the first wins. */
+  get headers(): IncomingHttpHeaders {
+    if (this.#headers !== undefined) return this.#headers
+    const headers: Record<string, string> = {}
+    const raw = this.rawHeaders
+    for (let i = 0; i < raw.length; i += 2) headers[raw[i]!.toLowerCase()] ??= raw[i + 1]!
+    return (this.#headers = headers)
+  }
+}
+
+let dateHeader = ''
+let dateSecond = 0
+
+/** `Date: …\r\n`, made at most once a second (as node:http does). */
+function date(): string {
+  const now = Date.now()
+  const second = Math.floor(now / 1000)
+  if (second !== dateSecond) {
+    dateSecond = second
+    dateHeader = `Date: ${new Date(now).toUTCString()}\r\n`
+  }
+  return dateHeader
+}
+
+function uncork(socket: Socket): void {
+  socket.uncork()
+}
+
+const EMPTY = Buffer.alloc(0)
+const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1')
+const CRLF = Buffer.from('\r\n', 'latin1')
+
+/** Emits 'drain' and 'close' (flushed, or the client went away), as ServerResponse does. */
+export class FastResponse extends EventEmitter {
+  statusCode = 200
+  headersSent = false
+  writableEnded = false
+  writableFinished = false
+  destroyed = false
+  #head = ''
+  #chunked = false
+  #bodyAllowed = true
+  /** Close the connection after this response (`Connection: close` asked for one). */
+  #close = false
+
+  constructor(readonly req: FastRequest, readonly owner: ExchangeOwner) {
+    super()
+  }
+
+  get socket(): Socket {
+    return this.owner.socket
+  }
+
+  /** false: the connection closes after this response (a Response that said `Connection: close`). */
+  get shouldKeepAlive(): boolean {
+    return !this.#close
+  }
+
+  set shouldKeepAlive(keep: boolean) {
+    if (!keep) this.#close = true
+  }
+
+  /** Only `connection: close` is ever set on a fast response (the runtime, while shutting down). */
+  setHeader(name: string, value: string): this {
+    if (name.toLowerCase() !== 'connection' || value.toLowerCase() !== 'close') {
+      throw new Error(`fast front: unexpected setHeader(${name})`)
+    }
+    this.#close = true
+    return this
+  }
+
+  /** `headers`: flat [name, value, …], already valid (parsed by llhttp upstream or checked in config). */
+  writeHead(status: number, headers: readonly string[]): this {
+    if (this.headersSent) throw new Error('headers already sent')
+    this.statusCode = status
+    let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'unknown'}\r\n`
+    let hasLength = false
+    let hasDate = false
+    for (let i = 0; i < headers.length; i += 2) {
+      const name = headers[i]!
+      const value = headers[i + 1]!
+      head += `${name}: ${value}\r\n`
+      switch (name.length) {
+        case 4: if (name.toLowerCase() === 'date') hasDate = true; break
+        case 10: if (name.toLowerCase() === 'connection' && /(?:^|[\s,])close(?:$|[\s,])/i.test(value)) this.#close = true; break
+        case 14: if (name.toLowerCase() === 'content-length') hasLength = true; break
+        // A framing header that reached here anyway is the message's own: keep it, add none.
+        case 17: if (name.toLowerCase() === 'transfer-encoding') hasLength = true; break
+      }
+    }
+    if (!hasDate) head += date()
+    if (this.owner.closing) this.#close = true
+    // In node:http's order: Date, Connection (and Keep-Alive), then the framing it adds.
+    const keepAlive = this.owner.keepAliveHeader
+    head += this.#close ? 'Connection: close\r\n' : `Connection: keep-alive\r\n${keepAlive}`
+    this.#bodyAllowed = this.req.method !== 'HEAD' && status !== 204 && status !== 304 && status >= 200
+    if (this.#bodyAllowed && !hasLength) {
+      this.#chunked = true
+      head += 'Transfer-Encoding: chunked\r\n\r\n'
+    } else head += '\r\n'
+    this.#head = head
+    this.headersSent = true
+    return this
+  }
+
+  write(chunk: Uint8Array): boolean {
+    if (this.destroyed || this.writableEnded) return false
+    const socket = this.#corked()
+    if (!this.#bodyAllowed || chunk.length === 0) return socket.writableNeedDrain === false
+    if (this.#chunked) {
+      socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1')
+      socket.write(chunk)
+      return socket.write(CRLF)
+    }
+    return socket.write(chunk)
+  }
+
+  end(chunk?: Uint8Array): this {
+    if (this.destroyed || this.writableEnded) return this
+    if (chunk !== undefined && chunk.length > 0) this.write(chunk)
+    const socket = this.#corked()
+    this.writableEnded = true
+    // The callback of the last write says when the whole response is flushed.
+    socket.write(this.#chunked && this.#bodyAllowed ? LAST_CHUNK : EMPTY, this.#flushed)
+    return this
+  }
+
+  destroy(): this {
+    if (!this.destroyed) this.owner.socket.destroy()
+    return this
+  }
+
+  // ---- from the connection ----
+
+  /** The socket drained. */
+  drained(): void {
+    this.emit('drain')
+  }
+
+  /** The connection went away before this response was flushed. */
+  aborted(): void {
+    if (this.destroyed || this.writableFinished) return
+    this.destroyed = true
+    this.req.destroyed = true
+    this.emit('close')
+  }
+
+  /** Corks the socket until the end of this tick (as node:http does) and sends the head first. */
+  #corked(): Socket {
+    const socket = this.owner.socket
+    if (socket.writableCorked === 0) {
+      socket.cork()
+      process.nextTick(uncork, socket)
+    }
+    if (this.#head !== '') {
+      socket.write(this.#head, 'latin1')
+      this.#head = ''
+    } else if (!this.headersSent) {
+      this.writeHead(this.statusCode, [])
+      return this.#corked()
+    }
+    return socket
+  }
+
+  readonly #flushed = (err?: Error | null): void => {
+    if (err || this.destroyed) return // the connection's close reports it
+    this.writableFinished = true
+    this.emit('close')
+    this.owner.responseDone(this, this.#close)
+  }
+}

@@ -1,0 +1,286 @@
+/**
+ * The fast front: reads every new connection of a listener itself, with llhttp (the parser
+ * node:http uses, strict, from undici's wasm build), and serves the requests that need nothing
+ * of node:http — HTTP/1.1, keep-alive, no body, no `Expect`, no upgrade, on a route that
+ * forwards, redirects or responds without hooks or cache — without building node:http's
+ * IncomingMessage/ServerResponse streams (≈ a third of the CPU of a small forwarded request).
+ *
+ * Anything else, and anything llhttp refuses, is handed to node:http: the bytes of that request
+ * and all that follows are put back in the socket and the socket given to node:http as a new
+ * connection, which then serves (or refuses, with exactly the status node:http gives) it and
+ * keeps the connection to the end. So a request is either served here or parsed afresh by
+ * node:http from its first byte; a connection never goes back.
+ *
+ * Pipelined requests are parsed one at a time: the next only after the response before it
+ * is flushed. While a request head is incomplete `headersTimeout` runs (408, as node:http);
+ * between requests `keepAliveTimeout`. Both are checked by one interval per listener.
+ */
+import type { Socket } from 'node:net'
+import { RequestParser, PARSE_OK, PARSE_PAUSED, type ParserHost } from '../../upstream-client/llhttp.js'
+import { FastRequest, FastResponse, type ExchangeOwner } from './fast-exchange.js'
+
+export interface FastFrontOptions {
+  headersTimeout: number
+  keepAliveTimeout: number
+  maxHeaderSize: number
+  /** How often the timeouts are checked (ms). */
+  checkInterval: number
+}
+
+export interface FastFrontHost {
+  /** Serves the request and returns true, or returns false (having done nothing) to hand it to node:http. */
+  serve(req: FastRequest, res: FastResponse): boolean
+  /** Gives `socket` to node:http, `bytes` first (the request it is to parse from its start). */
+  handOff(socket: Socket, bytes: Buffer): void
+  /** A head did not arrive within headersTimeout: the 408 to send. */
+  timedOut(socket: Socket): string
+}
+
+/** Bytes of pipelined requests held while a response is in flight; past this the socket is paused. */
+const MAX_QUEUED = 64 * 1024
+
+export class FastFront {
+  /** Coarse clock (performance.now() ms), updated by the check interval and on each connection. */
+  now = performance.now()
+  closing = false
+  readonly keepAliveHeader: string
+  readonly #connections = new Set<FastConnection>()
+  #timer: NodeJS.Timeout | undefined
+
+  constructor(readonly options: FastFrontOptions, readonly host: FastFrontHost) {
+    // As node:http writes it (seconds, rounded down), after `Connection: keep-alive`.
+    this.keepAliveHeader = options.keepAliveTimeout > 0 ? `Keep-Alive: timeout=${Math.floor(options.keepAliveTimeout / 1000)}\r\n` : ''
+  }
+
+  accept(socket: Socket): void {
+    this.now = performance.now()
+    this.#connections.add(new FastConnection(this, socket))
+    this.#timer ??= setInterval(() => this.#check(), this.options.checkInterval).unref()
+  }
+
+  release(conn: FastConnection): void {
+    this.#connections.delete(conn)
+    if (this.#connections.size === 0 && this.#timer !== undefined) {
+      clearInterval(this.#timer)
+      this.#timer = undefined
+    }
+  }
+
+  /** Shutting down: idle connections close now, the others after their response. */
+  closeIdle(): void {
+    this.closing = true
+    for (const conn of this.#connections) conn.closeIfIdle()
+  }
+
+  closeAll(): void {
+    for (const conn of this.#connections) conn.socket.destroy()
+  }
+
+  #check(): void {
+    const now = (this.now = performance.now())
+    for (const conn of this.#connections) conn.check(now)
+  }
+}
+
+class FastConnection implements ParserHost, ExchangeOwner {
+  readonly parser: RequestParser
+  readonly keepAliveHeader: string
+  /** Earlier bytes of the request being parsed (its head spans reads). */
+  #partial: Buffer | undefined
+  /** Bytes after the request being answered (pipelined), parsed once its response is flushed. */
+  #queued: Buffer | undefined
+  #response: FastResponse | undefined
+  /** When the incomplete head's first bytes came (front.now); 0 while none is. */
+  #headSince = 0
+  #idleSince: number
+  /** The parse stopped at the end of a message (not at an ineligible head). */
+  #complete = false
+  #paused = false
+  #detached = false
+
+  constructor(readonly front: FastFront, readonly socket: Socket) {
+    this.parser = new RequestParser(this, front.options.maxHeaderSize)
+    this.keepAliveHeader = front.keepAliveHeader
+    this.#idleSince = front.now
+    socket.on('data', this.#onData)
+    socket.on('drain', this.#onDrain)
+    socket.on('end', this.#onEnd)
+    socket.on('error', this.#onError)
+    socket.on('close', this.#onClose)
+  }
+
+  get closing(): boolean {
+    return this.front.closing
+  }
+
+  // ---- llhttp ----
+
+  onHeadersComplete(_status: number, upgrade: boolean, keepAlive: boolean): number {
+    const p = this.parser
+    if (upgrade || !keepAlive || p.versionMajor !== 1 || p.versionMinor !== 1) return PARSE_PAUSED
+    const raw = p.headers
+    let host = false
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!
+      switch (name.length) {
+        case 4: if (name.toLowerCase() === 'host') host = true; break
+        case 6: if (name.toLowerCase() === 'expect') return PARSE_PAUSED; break
+        case 14: if (name.toLowerCase() === 'content-length' && raw[i + 1] !== '0') return PARSE_PAUSED; break
+        case 17: if (name.toLowerCase() === 'transfer-encoding') return PARSE_PAUSED; break
+      }
+    }
+    return host ? 0 : PARSE_PAUSED // node:http answers a missing Host with 400
+  }
+
+  onBody(): number {
+    return 0 // never reached: a request with a body is handed off at its head
+  }
+
+  onMessageComplete(): number {
+    this.#complete = true
+    return PARSE_PAUSED
+  }
+
+  // ---- socket ----
+
+  readonly #onData = (chunk: Buffer): void => {
+    if (this.#response !== undefined) return this.#queue(chunk)
+    if (this.#partial === undefined) this.#headSince = this.front.now
+    this.#parse(chunk)
+  }
+
+  readonly #onDrain = (): void => {
+    this.#response?.drained()
+  }
+
+  /**
+   * The client half-closed. As node:http (and nginx) do, a request still being answered is
+   * abandoned and an incomplete head dropped; the connection closes.
+   */
+  readonly #onEnd = (): void => {
+    if (this.#detached) return
+    const res = this.#response
+    this.#response = undefined
+    res?.aborted()
+    if (this.#partial !== undefined) return void this.socket.destroy()
+    this.#closeSoon()
+  }
+
+  readonly #onError = (): void => {
+    this.socket.destroy()
+  }
+
+  readonly #onClose = (): void => {
+    const res = this.#response
+    this.#response = undefined
+    res?.aborted()
+    this.#detach()
+  }
+
+  // ---- parsing ----
+
+  #parse(data: Buffer): void {
+    const p = this.parser
+    this.#complete = false
+    const ret = p.execute(data)
+    if (ret === PARSE_OK) {
+      // The head goes on in the next read.
+      this.#partial = this.#partial === undefined ? data : Buffer.concat([this.#partial, data])
+      return
+    }
+    const whole = this.#partial === undefined ? data : Buffer.concat([this.#partial, data])
+    this.#partial = undefined
+    // A parse error, or a request this front does not serve: node:http parses it from its start.
+    if (ret !== PARSE_PAUSED || !this.#complete) return this.#handOff(whole)
+    const consumed = p.consumed
+    const req = new FastRequest(p.method, p.target, p.headers, this.socket)
+    const res = new FastResponse(req, this)
+    this.#response = res
+    this.#headSince = 0
+    if (!this.front.host.serve(req, res)) {
+      this.#response = undefined
+      return this.#handOff(whole)
+    }
+    if (consumed < data.length) this.#queue(data.subarray(consumed))
+  }
+
+  #queue(bytes: Buffer): void {
+    const queued = (this.#queued = this.#queued === undefined ? bytes : Buffer.concat([this.#queued, bytes]))
+    if (queued.length > MAX_QUEUED && !this.#paused) {
+      this.#paused = true
+      this.socket.pause()
+    }
+  }
+
+  responseDone(res: FastResponse, close: boolean): void {
+    if (res !== this.#response) return
+    this.#response = undefined
+    if (close || this.front.closing) return this.#closeSoon()
+    this.#idleSince = this.front.now = performance.now()
+    this.parser.resume()
+    const queued = this.#queued
+    if (queued === undefined) return
+    this.#queued = undefined
+    if (this.#paused) {
+      this.#paused = false
+      this.socket.resume()
+    }
+    this.#headSince = this.front.now
+    this.#parse(queued)
+  }
+
+  #handOff(bytes: Buffer): void {
+    const queued = this.#queued
+    this.#queued = undefined
+    this.#detach()
+    this.front.host.handOff(this.socket, queued === undefined ? bytes : Buffer.concat([bytes, queued]))
+  }
+
+  #detach(): void {
+    if (this.#detached) return
+    this.#detached = true
+    const s = this.socket
+    s.off('data', this.#onData)
+    s.off('drain', this.#onDrain)
+    s.off('end', this.#onEnd)
+    s.off('error', this.#onError)
+    s.off('close', this.#onClose)
+    if (!s.destroyed) s.on('error', ignore) // until node:http (or the close) takes over
+    this.parser.destroy()
+    this.front.release(this)
+  }
+
+  /** Ends the connection once what was written is flushed (as node:http's destroySoon). */
+  #closeSoon(): void {
+    const s = this.socket
+    this.#detach()
+    if (s.destroyed) return
+    if (!s.writable) return void s.destroy()
+    s.end()
+    if (s.writableFinished) s.destroy()
+    else s.once('finish', () => s.destroy())
+  }
+
+  // ---- from the front ----
+
+  closeIfIdle(): void {
+    if (this.#response === undefined && this.#partial === undefined) this.#closeSoon()
+  }
+
+  check(now: number): void {
+    if (this.#response !== undefined || this.#detached) return
+    const { headersTimeout, keepAliveTimeout } = this.front.options
+    if (this.#headSince !== 0) {
+      if (headersTimeout > 0 && now - this.#headSince >= headersTimeout) {
+        const reply = this.front.host.timedOut(this.socket)
+        this.#detach()
+        this.socket.end(reply, () => this.socket.destroy())
+      }
+    } else if (keepAliveTimeout > 0 && now - this.#idleSince >= keepAliveTimeout) {
+      this.#detach()
+      this.socket.destroy()
+    }
+  }
+}
+
+function ignore(): void {}
