@@ -8,9 +8,10 @@
 // for proxied rows, the origin's for "origin direct". It is the least noise-sensitive column on
 // a shared machine; req/s depends on what else runs.
 import { spawn, spawnSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
 import { Runtime } from '../runtime/runtime.js'
 import { resolveConfig } from '../src/config/resolve-config.js'
+import { parseWrk } from './lib/wrk.js'
+import { cpuMicros as treeCpuMicros } from './lib/proc-stats.js'
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`)
@@ -52,21 +53,15 @@ await runtime.load(resolveConfig({
 const proxy = `http://127.0.0.1:${runtime.addresses()[0]!.port}`
 
 /** CPU µs (user+sys) used so far by the origin process (Linux /proc), or by this process. */
-const clockTicks = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100
 function cpuMicros(who: 'proxy' | 'origin'): number {
   if (who === 'proxy') {
     const u = process.cpuUsage()
     return u.user + u.system
   }
-  try {
-    const fields = readFileSync(`/proc/${origin.pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')
-    return ((Number(fields[11]) + Number(fields[12])) / clockTicks) * 1e6
-  } catch {
-    return NaN
-  }
+  return treeCpuMicros(origin.pid!)
 }
 
-interface Run { rps: number; cpu: number; p50: string; p99: string; errors: number }
+interface Run { rps: number; cpu: number; p50Ms: number; p99Ms: number; errors: number }
 
 async function wrk(url: string, who: 'proxy' | 'origin'): Promise<Run> {
   // Asynchronous: the proxy runs on this thread's event loop.
@@ -76,12 +71,8 @@ async function wrk(url: string, who: 'proxy' | 'origin'): Promise<Run> {
   const cpuBefore = cpuMicros(who)
   await new Promise((resolve) => child.on('close', resolve))
   const cpu = cpuMicros(who) - cpuBefore
-  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN)
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN)
-  const p50 = /^\s*50%\s+(\S+)/m.exec(out)?.[1] ?? '?'
-  const p99 = /^\s*99%\s+(\S+)/m.exec(out)?.[1] ?? '?'
-  const errors = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0) + Number(/Socket errors:.*?(\d+)/.exec(out)?.[1] ?? 0)
-  return { rps, cpu: cpu / requests, p50, p99, errors }
+  const { requests, rps, p50Ms, p99Ms, errors } = parseWrk(out)
+  return { rps, cpu: cpu / requests, p50Ms, p99Ms, errors }
 }
 
 await fetch(`${proxy}/hit/warm`).then((r) => r.arrayBuffer())
@@ -108,7 +99,7 @@ for (const [name] of rows) {
   const rs = runs.get(name)!
   const last = rs[rs.length - 1]!
   const errors = rs.reduce((n, r) => n + r.errors, 0)
-  console.log(`${name.padEnd(38)} ${median(rs.map((r) => r.rps)).toFixed(0).padStart(9)} ${median(rs.map((r) => r.cpu)).toFixed(1).padStart(11)} ${last.p50.padStart(9)} ${last.p99.padStart(9)} ${errors}`)
+  console.log(`${name.padEnd(38)} ${median(rs.map((r) => r.rps)).toFixed(0).padStart(9)} ${median(rs.map((r) => r.cpu)).toFixed(1).padStart(11)} ${`${last.p50Ms.toFixed(2)}ms`.padStart(9)} ${`${last.p99Ms.toFixed(2)}ms`.padStart(9)} ${errors}`)
 }
 const ratio = (a: string, b: string): string => median(runs.get(a)!.map((r, i) => r.rps / runs.get(b)![i]!.rps)).toFixed(2)
 console.log(`cache hit ÷ route without cache (req/s, median of per-round ratios): ${ratio('proxy, cache hit (memory)', 'proxy, route without cache')}×; hooked hit ÷ plain hit: ${ratio('proxy, cache hit, onResponse hook', 'proxy, cache hit (memory)')}×`)

@@ -10,6 +10,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { Runtime } from '../runtime/runtime.js'
 import { resolveConfig } from '../src/config/resolve-config.js'
 import { headers, requestId } from '../src/middleware/index.js'
+import { parseWrk } from './lib/wrk.js'
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`)
@@ -61,8 +62,8 @@ function wrk(path: string): Promise<Run> {
     const before = process.cpuUsage()
     child.on('close', () => {
       const used = process.cpuUsage(before)
-      const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN)
-      resolve({ rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0), cpu: (used.user + used.system) / requests })
+      const { requests, rps } = parseWrk(out)
+      resolve({ rps, cpu: (used.user + used.system) / requests })
     })
   })
 }

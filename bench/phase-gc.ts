@@ -1,8 +1,7 @@
 // Counts GCs of one Switchyard build during wrk phases: node --import tsx bench/phase-gc.ts ROOT path:conns:secs ...
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { spawn } from 'node:child_process'
-import { cpuPlan, freePort, installCleanupHandlers, stop, stopAll, waitForHttp } from './lib/processes.js'
+import { cpuPlan, freePort, installCleanupHandlers, start, stop, stopAll, waitForHttp } from './lib/processes.js'
 import { cpuMicros } from './lib/proc-stats.js'
 import { nginxBinary, originConfig, startNginx } from './lib/nginx.js'
 import { runWrk } from './lib/wrk.js'
@@ -23,22 +22,22 @@ const port = await freePort()
 const file = join(root!, 'bench', '.work', 'phase.config.ts')
 mkdirSync(join(root!, 'bench', '.work'), { recursive: true })
 writeFileSync(file, switchyardConfig({ port, originPort }))
-const child = spawn('taskset', ['-c', cpu.proxy ?? '0', process.execPath, '--trace-gc', join(root!, 'dist/src/cli/bin.js'), 'start', file, '--port', String(port)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
-let out = ''
-child.stdout.on('data', (d: Buffer) => (out += d.toString()))
-await waitForHttp(port, '/small')
+// Through start(): tracked by PID, so the cleanup handlers stop it on error or Ctrl-C.
+const proxy = start('switchyard', process.execPath, ['--trace-gc', join(root!, 'dist/src/cli/bin.js'), 'start', file, '--port', String(port)], { cwd: root, cpus: cpu.proxy })
+let out = '' // all of it (start() keeps only the last 8 KB): each phase reads its own --trace-gc lines
+proxy.child.stdout!.on('data', (d: Buffer) => (out += d.toString()))
+await waitForHttp(port, '/small', proxy)
 for (const ph of phases) {
   const [path, conns, secs] = ph.split(':')
   const mark = out.length
-  const c0 = cpuMicros(child.pid!)
+  const c0 = cpuMicros(proxy.pid)
   const w = await runWrk({ url: `http://127.0.0.1:${port}/${path}`, connections: Number(conns), durationS: Number(secs), cpus: cpu.load })
   const gc = out.slice(mark)
   const mc = gc.match(/Mark-Compact[^\n]*?, ([\d.]+) \/ [\d.]+ ms/g) ?? []
   const sc = gc.match(/Scavenge[^\n]*?, ([\d.]+) \/ [\d.]+ ms/g) ?? []
   const ms = (list: string[]) => list.reduce((a, l) => a + Number(/, ([\d.]+) \//.exec(l)![1]), 0)
-  console.log(`${ph}: ${w.rps.toFixed(0)} req/s ${((cpuMicros(child.pid!) - c0) / w.requests).toFixed(0)} µs/req; mark-compact ${mc.length} (${(ms(mc) * 1000 / w.requests).toFixed(0)} µs/req), scavenge ${sc.length} (${(ms(sc) * 1000 / w.requests).toFixed(0)} µs/req)`)
+  console.log(`${ph}: ${w.rps.toFixed(0)} req/s ${((cpuMicros(proxy.pid) - c0) / w.requests).toFixed(0)} µs/req; mark-compact ${mc.length} (${(ms(mc) * 1000 / w.requests).toFixed(0)} µs/req), scavenge ${sc.length} (${(ms(sc) * 1000 / w.requests).toFixed(0)} µs/req)`)
 }
-child.kill('SIGINT')
-await new Promise((r) => child.on('exit', r))
+await stop(proxy)
 await stop(origin)
 await stopAll()

@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util'
 import { compileHelpers } from './lib/compile.js'
 import { nginxBinary, nginxVersion, originConfig, proxyConfig, startNginx } from './lib/nginx.js'
 import { cpuPlan, freePort, installCleanupHandlers, start, stopAll, waitForHttp, type Managed } from './lib/processes.js'
-import { rssBytes, pssBytes, rssEach } from './lib/proc-stats.js'
+import { rssBytes, treeMemory } from './lib/proc-stats.js'
 import { header, keyValueTable, mib, scenarioTable, type KeyValueRow, type ScenarioResult } from './lib/report.js'
 import { LOAD_SCENARIOS, SWITCHYARD_SCENARIOS, TODO_SCENARIOS, measureRun } from './lib/scenarios.js'
 import { ensureBuilt, startSwitchyard, writeSwitchyardConfig } from './lib/switchyard.js'
@@ -172,9 +172,9 @@ async function main(): Promise<void> {
     start('fastify', process.execPath, [js['fastify-proxy']!, '--port', String(port), '--target', originUrl], { cpus: cpu.proxy }))
   if (wantProxy('direct')) targets.push({ name: 'direct', port: originPort, m: origin })
 
-  const rssIdle = new Map<string, number>(targets.map((t) => [t.name, rssBytes(t.m.pid)]))
   const syTarget = targets.find((t) => t.name === 'switchyard')
-  const syIdle = syTarget ? { pss: pssBytes(syTarget.m.pid), each: rssEach(syTarget.m.pid) } : undefined
+  const syIdle = syTarget ? treeMemory(syTarget.m.pid) : undefined
+  const rssIdle = new Map<string, number>(targets.map((t) => [t.name, t === syTarget ? syIdle!.rss : rssBytes(t.m.pid)]))
 
   // Load scenarios, interleaved: for each round, every proxy once (A B C … A B C …).
   const sections: string[] = []

@@ -79,13 +79,13 @@ function rssOf(pids: number[]): number {
 }
 
 /**
- * Sum of Pss (proportional set size, /proc/PID/smaps_rollup) of the tree, in bytes: pages shared
+ * Sum of Pss (proportional set size, /proc/PID/smaps_rollup) of `pids`, in bytes: pages shared
  * between processes (the node binary of a supervisor and its worker) are counted once in total
  * instead of once per process as RSS does. 0 when unavailable.
  */
-export function pssBytes(pid: number): number {
+function pssOf(pids: number[]): number {
   let kb = 0
-  for (const p of processTree(pid)) {
+  for (const p of pids) {
     try {
       const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${p}/smaps_rollup`, 'utf8'))
       if (m) kb += Number(m[1])
@@ -96,9 +96,14 @@ export function pssBytes(pid: number): number {
   return kb * 1024
 }
 
-/** RSS of each process of the tree, in bytes, parent first. */
-export function rssEach(pid: number): number[] {
-  return processTree(pid).map((p) => rssOf([p]))
+/**
+ * Memory of the tree, listed once (one /proc scan): RSS in total and of each process (parent
+ * first), and PSS in total (see pssOf), in bytes.
+ */
+export function treeMemory(pid: number): { rss: number; each: number[]; pss: number } {
+  const tree = processTree(pid)
+  const each = tree.map((p) => rssOf([p]))
+  return { rss: each.reduce((a, b) => a + b, 0), each, pss: pssOf(tree) }
 }
 
 /** Samples RSS every `everyMs` while running; `stop()` returns the peak. */

@@ -61,7 +61,7 @@ export class HttpHealthCheck implements HealthCheck {
 
   async #probe(): Promise<void> {
     const s = this.settings
-    const probe = new Probe()
+    const probe = new Probe(s.expectBody !== undefined)
     this.#inflight = probe
     const deadline = setTimeout(() => probe.timeOut(), s.timeout)
     deadline.unref()
@@ -104,7 +104,13 @@ export class HttpHealthCheck implements HealthCheck {
   }
 }
 
-/** One probe's exchange: the status and the first MAX_PROBE_BODY bytes of the body. */
+const NO_BODY = Buffer.alloc(0)
+
+/**
+ * One probe's exchange: the status and, when `keepBody` (the check has an `expectBody`), the
+ * first MAX_PROBE_BODY bytes of the body. Without it the body is read and dropped, so the probe
+ * connection is reused as before. Either way a body past MAX_PROBE_BODY ends the probe there.
+ */
 class Probe implements UpstreamHandler {
   readonly result: Promise<{ status: number; body: Buffer }>
   timedOut = false
@@ -116,7 +122,7 @@ class Probe implements UpstreamHandler {
   #size = 0
   #settled = false
 
-  constructor() {
+  constructor(readonly keepBody: boolean) {
     this.result = new Promise((resolve, reject) => {
       this.#resolve = resolve
       this.#reject = reject
@@ -143,7 +149,7 @@ class Probe implements UpstreamHandler {
 
   onData(chunk: Buffer): boolean {
     if (this.#settled) return true
-    this.#chunks.push(chunk)
+    if (this.keepBody) this.#chunks.push(chunk)
     this.#size += chunk.length
     if (this.#size >= MAX_PROBE_BODY) {
       this.#settle() // enough to judge: stop reading (the probe connection closes)
@@ -165,6 +171,7 @@ class Probe implements UpstreamHandler {
   #settle(): void {
     if (this.#settled) return
     this.#settled = true
-    this.#resolve({ status: this.#status, body: Buffer.concat(this.#chunks).subarray(0, MAX_PROBE_BODY) })
+    const body = this.keepBody ? Buffer.concat(this.#chunks).subarray(0, MAX_PROBE_BODY) : NO_BODY
+    this.#resolve({ status: this.#status, body })
   }
 }

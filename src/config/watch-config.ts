@@ -88,12 +88,15 @@ export class ConfigWatcher {
 
   /** Catches a save whose event chokidar swallowed. */
   #verify(): void {
-    if (this.#running || this.#closed || fingerprint(this.#files) === this.#built) return
+    if (this.#running || this.#closed) return
+    const now = fingerprint(this.#files)
+    if (now === this.#built) return
     this.#dirty = true
-    void this.#run()
+    void this.#run(now)
   }
 
-  async #run(): Promise<void> {
+  /** `current`: the inputs' fingerprint if the caller just took it (the build starts now, synchronously). */
+  async #run(current?: string): Promise<void> {
     if (this.#running || this.#closed) return
     this.#running = true
     let finish!: () => void
@@ -102,7 +105,8 @@ export class ConfigWatcher {
       while (this.#dirty && !this.#closed) {
         this.#dirty = false
         const files = this.#files
-        const before = fingerprint(files)
+        const before = current ?? fingerprint(files)
+        current = undefined
         try {
           this.setFiles(await this.options.reload())
         } catch {

@@ -22,30 +22,6 @@ export interface BodyLimitOptions {
   max: number | string
 }
 
-export class BodyTooLargeError extends Error {
-  readonly status = 413
-  constructor(readonly max: number) {
-    super(`request body larger than ${max} bytes`)
-    this.name = 'BodyTooLargeError'
-  }
-}
-
-/** A pass-through stream that errors (and calls `onExceeded`) once more than `max` bytes went through (for bodies a hook makes). */
-export function countingStream(max: number, onExceeded: () => void): TransformStream<Uint8Array, Uint8Array> {
-  let seen = 0
-  return new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, controller) {
-      seen += chunk.byteLength
-      if (seen > max) {
-        onExceeded()
-        controller.error(new BodyTooLargeError(max))
-        return
-      }
-      controller.enqueue(chunk)
-    },
-  })
-}
-
 const tooLarge = (max: number): Response => textResponse(413, `Content Too Large: the limit is ${max} bytes\n`, { connection: 'close' })
 
 export function bodyLimit(options: BodyLimitOptions): Middleware {

@@ -25,7 +25,7 @@
  */
 import type { HookContext, Middleware } from '../config/hooks.js'
 import { compileTrust, parseIp, resolveClientAddress, IpList, type TrustFn, type TrustProxy } from '../../runtime/client-address.js'
-import { textResponse } from './util.js'
+import { ownTrust, textResponse } from './util.js'
 
 export {
   parseIp, isV4, formatIp, parseCidr, cidrContains, IpList, compileTrust, resolveClientAddress,
@@ -57,7 +57,7 @@ export interface IpFilterOptions {
 export function ipFilter(options: IpFilterOptions): Middleware {
   const allow = options.allow && options.allow.length > 0 ? new IpList(options.allow) : undefined
   const deny = options.deny && options.deny.length > 0 ? new IpList(options.deny) : undefined
-  const trust = options.trustProxy === undefined ? undefined : compileTrust(options.trustProxy)
+  const trust = ownTrust(options.trustProxy)
   const status = options.status ?? 403
   return {
     name: 'ipFilter',

@@ -17,7 +17,7 @@
  *   failures through `log` (default: the request's `ctx.log`, i.e. the proxy's log).
  */
 import type { HookContext, Middleware, UpstreamRequestInfo } from '../config/hooks.js'
-import { sizeOption, type Logger } from './util.js'
+import { logTo, sizeOption, type Logger } from './util.js'
 
 export interface MirrorOptions {
   /** The shadow upstream group. */
@@ -121,8 +121,7 @@ export function mirror(options: MirrorOptions): MirrorMiddleware {
     if (failing) return
     failing = true
     const message = `mirror to '${options.group}' failed (further failures are counted, not logged, until one succeeds): ${(err as Error)?.message ?? String(err)}`
-    if (log) log('warn', message)
-    else ctx.log.warn(message)
+    logTo(log, ctx, 'warn', message)
   }
 
   const hasBody = (ctx: HookContext): boolean => {

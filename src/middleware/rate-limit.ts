@@ -30,8 +30,8 @@
  * this middleware is retired) closes the store.
  */
 import type { HookContext, Middleware } from '../config/hooks.js'
-import { clientAddress, compileTrust, type TrustProxy } from './ip-filter.js'
-import { durationOption, editHeaders, type Logger } from './util.js'
+import { clientAddress, type TrustProxy } from './ip-filter.js'
+import { durationOption, editHeaders, logTo, ownTrust, type Logger } from './util.js'
 
 export type RateLimitAlgorithm = 'token-bucket' | 'sliding-window'
 
@@ -225,7 +225,7 @@ export function rateLimit(options: RateLimitOptions): Middleware {
   const now = options.now ?? Date.now
   const status = options.status ?? 429
   const log = options.log
-  const trust = options.trustProxy === undefined ? undefined : compileTrust(options.trustProxy)
+  const trust = ownTrust(options.trustProxy)
   const k = options.key ?? 'ip'
   let keyOf: (ctx: HookContext) => string | undefined
   if (typeof k === 'function') keyOf = k
@@ -247,15 +247,13 @@ export function rateLimit(options: RateLimitOptions): Middleware {
         decision = await store.consume(namespace + key, policy, now())
         if (storeDown) {
           storeDown = false
-          if (log) log('info', 'rateLimit: store is answering again')
-          else ctx.log.info('rateLimit: store is answering again')
+          logTo(log, ctx, 'info', 'rateLimit: store is answering again')
         }
       } catch (err) {
         if (!storeDown) {
           storeDown = true
           const message = `rateLimit: store failed, letting requests through until it recovers: ${(err as Error)?.message ?? String(err)}`
-          if (log) log('warn', message)
-          else ctx.log.warn(message)
+          logTo(log, ctx, 'warn', message)
         }
         return undefined
       }

@@ -18,7 +18,8 @@
  * trusts (the rightmost value, the one the nearest proxy set, counts).
  */
 import type { HookContext, Middleware } from '../config/hooks.js'
-import { compileTrust, parseIp, type TrustProxy } from './ip-filter.js'
+import { parseIp, type TrustProxy } from './ip-filter.js'
+import { ownTrust } from './util.js'
 
 const STATUSES = new Set([301, 302, 303, 307, 308])
 
@@ -74,7 +75,7 @@ export function httpsLocation(url: URL, port = 443): string {
 }
 
 export function httpsRedirect(options: HttpsRedirectOptions = {}): Middleware {
-  const trust = options.trustProxy === undefined ? undefined : compileTrust(options.trustProxy)
+  const trust = ownTrust(options.trustProxy)
   const port = options.port ?? 443
   return {
     name: 'httpsRedirect',

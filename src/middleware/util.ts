@@ -1,6 +1,8 @@
 /** Small helpers shared by the built-in middleware (not exported from 'switchyard/middleware'). */
 import { parseDuration, parseSize } from '../config/units.js'
 import { isProxyResponse } from '../../runtime/pipeline/proxy-response.js'
+import { compileTrust, type TrustFn, type TrustProxy } from '../../runtime/client-address.js'
+import type { HookContext } from '../config/hooks.js'
 
 /** Milliseconds from a number (ms) or a string with a unit ('5s'); throws a TypeError naming `what`. */
 export function durationOption(value: number | string, what: string): number {
@@ -69,3 +71,14 @@ export function parseCookies(header: string | null): Map<string, string> {
 
 /** A middleware's own `log` option (its default is the request's `ctx.log`, the proxy's log). */
 export type Logger = (level: 'warn' | 'info' | 'debug', message: string) => void
+
+/** Logs `message` through the middleware's own `log` if it has one, else the request's `ctx.log`. */
+export function logTo(log: Logger | undefined, ctx: HookContext, level: 'warn' | 'info', message: string): void {
+  if (log) log(level, message)
+  else ctx.log[level](message)
+}
+
+/** A middleware's own `trustProxy` option compiled; undefined (not set) leaves the global one in charge. */
+export function ownTrust(trustProxy: TrustProxy | undefined): TrustFn | undefined {
+  return trustProxy === undefined ? undefined : compileTrust(trustProxy)
+}

@@ -88,3 +88,16 @@ test('health state survives a reload that keeps the server; removed servers stop
   await proxy.runtime.close(100)
   assert.deepEqual(proxy.runtime.pools.health.checks(), [])
 })
+
+test('without expectBody a probe reads its body to the end and drops it: one connection serves every probe', async (t) => {
+  const a = await checkedBackend('a')
+  a.health.body = 'x'.repeat(16 * 1024)
+  let connections = 0
+  a.server.on('connection', () => void connections++)
+  const proxy = await startProxy({ upstreams: { g: { servers: [a.url], health: HEALTH } }, routes: [{ to: 'g' }] })
+  t.after(() => Promise.all([proxy.close(), a.close()]))
+  const check = proxy.runtime.pools.health.checks(a.url)[0]!
+  await until(() => check.probes >= 4, 'probes to run')
+  assert.equal(check.healthy, true)
+  assert.equal(connections, 1)
+})
