@@ -1,6 +1,7 @@
 // The default primary cache key (RFC 9111 §2): method + target URI. HEAD shares the GET key so
 // a stored GET answers HEAD (RFC 9110 §9.3.2). The path must already be canonical (runtime's one
 // canonicalization function), so equivalent targets share a key.
+import { canonicalize } from '../canonical.js'
 import { memoize } from './memo.js'
 
 export interface CacheKeyParts {
@@ -64,16 +65,27 @@ export function keyPath(key: string): string | undefined {
   return slash < 0 ? undefined : key.slice(slash)
 }
 
-/** The key of an absolute URL (used for invalidation and purges by URL). */
+/** Path and query of an absolute URL as written (fragment left out). */
+const URL_TARGET = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*([^#]*)/
+
+/**
+ * The key of an absolute URL (purges by URL). Its path and query are taken as written and
+ * canonicalized like a request target, so the key is the one a request for that URL is looked
+ * up with (WHATWG URL would percent-encode `"` `'` `<` `>` in a query, which request targets
+ * keep as sent). Throws for a URL no request target could match (BadTargetError).
+ */
 export function cacheKeyForUrl(method: string, url: string | URL): string {
-  const u = typeof url === 'string' ? new URL(url) : url
+  const href = typeof url === 'string' ? url.trim() : url.href
+  const u = new URL(href)
   const scheme = u.protocol.slice(0, -1)
+  const raw = URL_TARGET.exec(href)?.[1] ?? `${u.pathname}${u.search}`
+  const target = canonicalize(raw.startsWith('/') ? raw : `/${raw}`)
   return defaultCacheKey({
     method,
     scheme,
     host: u.hostname,
     port: u.port || DEFAULT_PORTS[scheme] || '',
-    path: u.pathname,
-    query: u.search.slice(1),
+    path: target.path,
+    query: target.query,
   })
 }

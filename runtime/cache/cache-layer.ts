@@ -2,13 +2,18 @@
 // pure policy functions (policy.ts), storage from a CacheStore; this file wires them to the
 // forwarder through ResponseSinks:
 //
-//   lookup ─ fresh ───────────────▶ serve stored (304 to a matching client conditional)
+//   lookup ─ fresh ───────────────▶ serve stored (304 / 412 to a client precondition)
 //          ├ stale-while-revalidate ▶ serve stale + one background refresh per entry
-//          ├ revalidate ───────────▶ conditional request: 304 → freshen + serve stored;
+//          ├ revalidate ───────────▶ conditional request: 304 → freshen + serve stored (a 304
+//          │                          that matches nothing stored → unconditional miss);
 //          │                          5xx/failure inside stale-if-error → serve stale; else tee
 //          └ miss ─────────────────▶ coalesce (one leader per key) → tee: client + store branch
 //   unsafe method ─▶ pass through; after 2xx/3xx invalidate target (+ same-origin Location)
 //   Range, or a method the route does not cache ─▶ pass through uncached
+//
+// The client's preconditions never go upstream on the cache's own requests (miss, revalidation,
+// refresh): the origin's 304 or 412 could not be stored. The cache evaluates them itself against
+// what it serves (RFC 9110 §13.2.2), as nginx does.
 //
 // Every response of a caching route carries Cache-Status (RFC 9211). The store never fails a
 // request: a store that is down reads as a miss and refuses writes (pass-through).
@@ -28,12 +33,14 @@ import { PassSink, StoreSink, TeeSink, type CacheSink, type StoreTarget } from '
 import { Coalescer } from './coalescing.js'
 import { detachedContext, ReportingSink } from './detached-context.js'
 import { StoreRegistry } from './store-registry.js'
-import { collectBody, writeNotModified, writeStored } from './serve-entry.js'
+import { collectBody, writeNotModified, writePreconditionFailed, writeStored } from './serve-entry.js'
 import {
-  ageHeaderValue, cacheKeyForUrl, cacheStatus, currentAge, decide, freshen, freshnessLifetime, hitStatus, httpGetKey,
-  invalidationUris, isNotModified, isStorable, isUnsafeMethod, selectForUpdate, type CacheDecision, type CacheOptions,
-  type CacheStatusParams, type FieldList, type ForwardReason, type HeaderMap, type RequestLike,
+  ageHeaderValue, cacheStatus, currentAge, decide, evaluatePreconditions, freshen, freshnessLifetime, hitStatus, httpGetKey,
+  invalidationReferences, isStorable, isUnsafeMethod, PRECONDITION_FIELDS, selectForUpdate, toPairs, withoutFields,
+  type CacheDecision, type CacheOptions, type CacheStatusParams, type FieldList, type ForwardReason, type HeaderMap,
+  type RequestLike,
 } from './policy.js'
+import { canonicalize, type CanonicalTarget } from '../canonical.js'
 import type { CacheStore, StoredEntry } from './store.js'
 import { HookedExchangeSink, type CacheUpstreamHooks } from './upstream-hooks.js'
 import type { CacheKeyRequest } from '../../src/config/types.js'
@@ -50,7 +57,6 @@ interface RouteCache {
   cfg: ResolvedRouteCache
   route: ResolvedRoute
   options: CacheOptions
-  optionsNoTtl: CacheOptions
   store: CacheStore
 }
 
@@ -102,8 +108,7 @@ export class CacheLayer {
         ...(cfg.staleWhileRevalidate !== undefined ? { staleWhileRevalidate: cfg.staleWhileRevalidate } : {}),
         ...(cfg.staleIfError !== undefined ? { staleIfError: cfg.staleIfError } : {}),
       }
-      const { ttl: _ttl, ...optionsNoTtl } = options
-      this.#routes.set(route, { cfg, route, options, optionsNoTtl, store: this.stores.get(storeSettings(settings, cfg)) })
+      this.#routes.set(route, { cfg, route, options, store: this.stores.get(storeSettings(settings, cfg)) })
     }
   }
 
@@ -216,10 +221,16 @@ export class CacheLayer {
     ctx: RequestContext, rc: RouteCache, req: RequestLike, entry: Servable, bodyOf: StoredEntry, ageMs: number, member: string,
   ): boolean | Promise<boolean> {
     const age = ageHeaderValue(ageMs)
-    const h = req.headers as HeaderMap
-    if ((h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined) && isNotModified(req, entry)) {
-      writeNotModified(ctx, rc.route.responseHeaders, entry.headers, age, member)
-      return true
+    if (hasPreconditions(req.headers as HeaderMap)) {
+      const outcome = evaluatePreconditions(req, entry)
+      if (outcome === 'not-modified') {
+        writeNotModified(ctx, rc.route.responseHeaders, entry.headers, age, member)
+        return true
+      }
+      if (outcome === 'failed') {
+        writePreconditionFailed(ctx, member)
+        return true
+      }
     }
     if (ctx.method === 'HEAD') {
       writeStored(ctx, rc.route.responseHeaders, entry.status, entry.headers, undefined, age, member)
@@ -242,7 +253,7 @@ export class CacheLayer {
 
   #target(rc: RouteCache, key: string, req: RequestLike): StoreTarget {
     return {
-      store: rc.store, key, req: { method: 'GET', headers: req.headers }, options: rc.options, optionsNoTtl: rc.optionsNoTtl,
+      store: rc.store, key, req: { method: 'GET', headers: req.headers }, options: rc.options,
       tags: rc.cfg.tags, maxObjectSize: rc.cfg.maxObjectSize, now: this.now,
     }
   }
@@ -269,7 +280,7 @@ export class CacheLayer {
         }
       }
     }
-    const sink = new TeeSink(ctx, rc.route.responseHeaders, this.#target(rc, key, req), fwd, this.now(), release)
+    const sink = new TeeSink(ctx, rc.route.responseHeaders, this.#target(rc, key, req), fwd, this.now(), release, req)
     this.#forward(ctx, up, sink, true, undefined)
   }
 
@@ -294,7 +305,7 @@ export class CacheLayer {
       head: (status, headers, resume) => {
         if (status === 304) {
           mode = 'freshen'
-          notModified = headers.length > 0 ? pairsOf(headers) : []
+          notModified = headers.length > 0 ? toPairs(headers) : []
           return true
         }
         if (status >= 500 && d.staleIfError) {
@@ -302,7 +313,7 @@ export class CacheLayer {
           return true
         }
         mode = 'pass'
-        tee = new TeeSink(ctx, rc.route.responseHeaders, this.#target(rc, key, req), d.fwd, requestTime, () => {})
+        tee = new TeeSink(ctx, rc.route.responseHeaders, this.#target(rc, key, req), d.fwd, requestTime, () => {}, req)
         if (vetoed) tee.veto()
         return tee.head(status, headers, resume)
       },
@@ -333,10 +344,10 @@ export class CacheLayer {
     // A hook's veto: the 304 refreshes what this client gets, not what is stored.
     const mine = vetoed ? this.#refreshed(rc, d.entry, notModified, requestTime) : await this.#freshen(rc, key, d.entry, notModified, requestTime)
     if (ctx.res.destroyed) return
-    if (!mine) {
-      // The 304 did not match what we hold: it answers the client's own conditional.
-      return writeNotModified(ctx, rc.route.responseHeaders, notModified, undefined, cacheStatus({ fwd: d.fwd, fwdStatus: 304 }))
-    }
+    // The 304 selects nothing we validated (no validator and several variants, or a weak ETag
+    // another variant shares): we have no response to serve, so ask for a full one. (It never
+    // answers the client's own conditional: that was not sent.)
+    if (!mine) return this.#miss(ctx, up, rc, key, req, d.fwd, false)
     const ageMs = currentAge(mine, this.now())
     const ttlMs = freshnessLifetime(mine, mine.responseTime, rc.options).lifetime - ageMs
     const member = cacheStatus({ fwd: d.fwd, fwdStatus: 304, ttlMs, ...(vetoed ? { detail: 'vetoed' } : { stored: true }) })
@@ -386,21 +397,25 @@ export class CacheLayer {
 
   #pass(ctx: RequestContext, up: Upstream, rc: RouteCache, member: string, invalidate?: (status: number, headers: FieldList) => Promise<unknown>): void {
     if (ctx.trace !== undefined) ctx.trace.push({ type: 'cache', decision: 'pass', key: undefined, detail: member })
-    this.#forward(ctx, up, new PassSink(ctx, rc.route.responseHeaders, member, invalidate), true, undefined, ctx.method)
+    this.#forward(ctx, up, new PassSink(ctx, rc.route.responseHeaders, member, invalidate), true, undefined, true)
   }
 
-  /** RFC 9111 §4.4: after a successful unsafe request, drop what the target URI (and friends) had stored. */
+  /**
+   * RFC 9111 §4.4: after a successful unsafe request, drop what the target URI and its same-origin
+   * Location / Content-Location had stored — under the keys lookups use (`httpGetKey` of the
+   * canonical path and query as sent), so every target a GET can hit is found.
+   */
   #invalidator(ctx: RequestContext, rc: RouteCache) {
-    return async (status: number, headers: FieldList): Promise<void> => {
-      const url = `${ctx.proto}://${ctx.hostHeader || 'localhost'}${ctx.target}`
-      const uris = invalidationUris({ method: ctx.method, url }, { status, headers })
-      await Promise.all(uris.map((u) => {
-        try {
-          return rc.store.delete(cacheKeyForUrl('GET', u))
-        } catch {
-          return undefined
-        }
-      }))
+    return async (_status: number, headers: FieldList): Promise<void> => {
+      const keys = [httpGetKey(ctx.hostHeader, ctx.path, ctx.query, ctx.proto)]
+      const base = { scheme: ctx.proto, host: ctx.hostHeader, path: ctx.path, query: ctx.query }
+      for (const ref of invalidationReferences(base, headers)) {
+        const target = canonicalTarget(ref)
+        if (target === undefined) continue // no request could ask for it (400): nothing is stored under it
+        const key = httpGetKey(ctx.hostHeader, target.path, target.query, ctx.proto)
+        if (!keys.includes(key)) keys.push(key)
+      }
+      await Promise.all(keys.map((key) => rc.store.delete(key)))
     }
   }
 
@@ -409,10 +424,12 @@ export class CacheLayer {
    * "no server available" — reaches `sink`. `attach` ties the exchange to the client's lifetime;
    * without it (a background refresh) nobody waits for the answer. A hooked route's upstream
    * hooks see the request first and the response head before `target` does.
+   * The cache's own requests are GETs with its `validators` and without the client's
+   * preconditions; `passThrough` sends the client's request as it is (its method, every field).
    */
   #forward(
     ctx: RequestContext, up: Upstream, target: CacheSink, attach: boolean,
-    conditional: Record<string, string> | undefined, method = 'GET',
+    validators: Record<string, string> | undefined, passThrough = false,
   ): void {
     const view = detachedContext(ctx, () => sink.fail(503, view.error ?? 'no server available', false))
     let sink: CacheSink = attach ? new ReportingSink(ctx, view, target) : target
@@ -426,11 +443,18 @@ export class CacheLayer {
         sink.abort()
       }
     }
-    const setHeaders = conditional ? Object.entries(conditional) : []
+    const method = passThrough ? ctx.method : 'GET'
+    const setHeaders = validators ? Object.entries(validators) : []
+    const drop = passThrough ? undefined : preconditionsOf(requestHeaders(ctx))
     if (hooks === undefined) {
-      return forwardRequest(view, up.group, up.path, this.#log, { sink, method, ...(setHeaders.length > 0 ? { setHeaders } : {}) })
+      return forwardRequest(view, up.group, up.path, this.#log, {
+        sink,
+        method,
+        ...(setHeaders.length > 0 ? { setHeaders } : {}),
+        ...(drop !== undefined ? { rawHeaders: withoutFields(ctx.req.rawHeaders, drop) } : {}),
+      })
     }
-    hooks.request({ method, path: up.path, setHeaders }, !attach).then((out) => {
+    hooks.request({ method, path: up.path, setHeaders, ...(drop !== undefined ? { dropHeaders: drop } : {}) }, !attach).then((out) => {
       if (gone) return
       forwardRequest(view, up.group, out.path, this.#log, {
         sink,
@@ -448,10 +472,24 @@ function storeSettings(settings: ResolvedCacheSettings, cfg: ResolvedRouteCache)
   return cfg.store === 'redis' && settings.redis ? settings.redis : settings.memory
 }
 
-function pairsOf(flat: readonly string[]): [string, string][] {
-  const out: [string, string][] = []
-  for (let i = 0; i < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!])
-  return out
+/** A target canonicalized as the router does, or undefined where the router answers 400. */
+function canonicalTarget(target: string): CanonicalTarget | undefined {
+  try {
+    return canonicalize(target)
+  } catch {
+    return undefined
+  }
+}
+
+/** Whether a request carries a precondition (one property lookup each: most carry none). */
+function hasPreconditions(h: HeaderMap): boolean {
+  return h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined || h['if-match'] !== undefined ||
+    h['if-unmodified-since'] !== undefined
+}
+
+/** The precondition fields a request carries (lowercase names), or undefined when none. */
+function preconditionsOf(h: HeaderMap): string[] | undefined {
+  return hasPreconditions(h) ? PRECONDITION_FIELDS.filter((n) => h[n] !== undefined) : undefined
 }
 
 function keyRequest(ctx: RequestContext): CacheKeyRequest {

@@ -4,9 +4,10 @@ import type { FreshnessOptions } from './freshness.js'
 export interface CacheOptions extends FreshnessOptions {
   /**
    * Freshness lifetime (ms) for responses that carry no explicit expiration (no s-maxage,
-   * max-age or Expires). Like nginx `proxy_cache_valid`: it never overrides the origin's own
+   * max-age or Expires) and have a heuristically cacheable status (200, 301, 404, …; see
+   * HEURISTIC_STATUSES). Like nginx `proxy_cache_valid`: it never overrides the origin's own
    * explicit freshness, no-store, private or Vary: *; it replaces heuristic freshness, and makes
-   * responses storable that would otherwise have no freshness and no validator.
+   * such responses storable that would otherwise have no freshness and no validator.
    */
   ttl?: number
   /**

@@ -1,5 +1,7 @@
 // ResponseSinks the cache layer hands to `forwardRequest`:
 // - TeeSink: streams to the client (ClientSink, its backpressure) and feeds the store a branch.
+//   A client precondition (the cache never forwards those) that the response being stored
+//   satisfies, or fails, is answered at once (304 / 412) while the store keeps reading the body.
 // - PassSink: streams to the client untouched but for Cache-Status; after a successful unsafe
 //   request it invalidates the target URI (and same-origin Location / Content-Location) first.
 // - StoreSink: no client (background refresh): stores, or freshens on 304.
@@ -9,17 +11,16 @@
 import type { RequestContext } from '../context.js'
 import type { ResolvedHeaderRules } from '../resolved-config.js'
 import type { ResponseSink } from '../forward/response-sink.js'
-import { ClientSink } from '../forward/response-sink.js'
+import { ClientSink, failClient } from '../forward/response-sink.js'
 import type { UpstreamFailure } from '../forward/upstream-error.js'
-import { sendError } from '../respond.js'
 import { BodyBranch } from './body-branch.js'
 import { cacheStatus, type ForwardReason } from './cache-status.js'
 import type { CacheOptions } from './cache-options.js'
-import { HEURISTIC_STATUSES } from './freshness.js'
-import { headerLines, splitList, type FieldList } from './headers.js'
+import { evaluatePreconditions } from './conditional.js'
+import { headerLines, splitList, toPairs, type FieldList } from './headers.js'
 import { isStorable, newEntry, type NotStorableReason, type RequestLike } from './policy.js'
 import type { CacheStore } from './store.js'
-import { toPairs } from './serve-entry.js'
+import { writeNotModified, writePreconditionFailed } from './serve-entry.js'
 
 /** A sink the layer can also fail itself (no server available) or abort (client gone). */
 export interface CacheSink extends ResponseSink {
@@ -32,6 +33,12 @@ export interface CacheSink extends ResponseSink {
 /** Why a response is not stored: the policy's reason, or a hook's veto. Doubles as a Cache-Status detail. */
 export type NotStoredReason = NotStorableReason | 'vetoed'
 
+/**
+ * Reasons that come from the request, not the response: another client's request for the same
+ * key may well be stored, so they must not turn coalescing off for the key (any client could).
+ */
+const REQUEST_REASONS: ReadonlySet<NotStoredReason> = new Set<NotStoredReason>(['method', 'request-no-store', 'authorization'])
+
 /** Where and how a response is stored. */
 export interface StoreTarget {
   store: CacheStore
@@ -39,8 +46,6 @@ export interface StoreTarget {
   /** The request as the store sees it: method GET (HEAD fills the GET entry). */
   req: RequestLike
   options: CacheOptions
-  /** `options` without `ttl`: the route ttl only applies to heuristically cacheable statuses. */
-  optionsNoTtl: CacheOptions
   tags: readonly string[]
   maxObjectSize: number
   now: () => number
@@ -56,56 +61,53 @@ export function responseTags(headers: FieldList): string[] {
 
 /**
  * Starts storing a response when the policy allows: the branch to feed, or why not.
- * `done(stored)` is called exactly once, when the store has the entry or never will.
+ * `done(stored, notStored)` is called exactly once, when the store has the entry or never will
+ * (`notStored`: the reason, when the response was refused up front — synchronously).
  */
 export function startStore(
-  t: StoreTarget, status: number, headers: FieldList, requestTime: number, done: (stored: boolean) => void, vetoed = false,
+  t: StoreTarget, status: number, headers: FieldList, requestTime: number,
+  done: (stored: boolean, notStored?: NotStoredReason) => void, vetoed = false,
 ): BodyBranch | NotStoredReason {
-  if (vetoed) {
-    done(false)
-    return 'vetoed'
+  const refuse = (reason: NotStoredReason): NotStoredReason => {
+    done(false, reason)
+    return reason
   }
+  if (vetoed) return refuse('vetoed')
   const res = { status, headers }
-  const options = HEURISTIC_STATUSES.has(status) ? t.options : t.optionsNoTtl
-  const s = isStorable(t.req, res, options)
-  if (!s.storable) {
-    done(false)
-    return s.reason
-  }
-  const entry = newEntry({ key: t.key, req: t.req, res, requestTime, responseTime: t.now(), tags: [...t.tags, ...responseTags(headers)] }, options)
-  if (!entry) {
-    done(false)
-    return 'vary-star'
-  }
+  const s = isStorable(t.req, res, t.options)
+  if (!s.storable) return refuse(s.reason)
+  const entry = newEntry({ key: t.key, req: t.req, res, requestTime, responseTime: t.now(), tags: [...t.tags, ...responseTags(headers)] }, t.options)
+  if (!entry) return refuse('vary-star')
   const branch = new BodyBranch(t.maxObjectSize)
   void t.store.put(entry, branch).then(done, () => done(false))
   return branch
 }
 
-function failClient(ctx: RequestContext, status: number, reason: string, started: boolean, member: string): void {
-  if (started) {
-    ctx.error = `${reason} (after response started)`
-    ctx.res.destroy()
-  } else if (ctx.req.errored || ctx.req.destroyed) {
-    ctx.error = 'client request aborted'
-  } else {
-    sendError(ctx, status, reason, status === 503 ? ['retry-after', '1', 'cache-status', member] : ['cache-status', member])
-  }
+/** The error the client gets when the exchange fails (503: as the forwarder's own, with Retry-After). */
+function failCached(ctx: RequestContext, status: number, reason: string, started: boolean, member: string): void {
+  failClient(ctx, status, reason, started, status === 503 ? ['retry-after', '1', 'cache-status', member] : ['cache-status', member])
 }
 
 export class TeeSink implements CacheSink {
   readonly #client: ClientSink
   #branch: BodyBranch | undefined
   #settled = false
+  /** The client got its answer from the head (304 / 412): the body only goes to the store. */
+  #answered = false
 
   constructor(
     readonly ctx: RequestContext,
-    rules: ResolvedHeaderRules | undefined,
+    readonly rules: ResolvedHeaderRules | undefined,
     readonly target: StoreTarget,
     readonly fwd: ForwardReason,
     readonly requestTime: number,
-    /** Called once: stored or not, and whether the response was unstorable (releases a coalescing lock). */
+    /**
+     * Called once: stored or not, and whether the response itself was unstorable (not the
+     * request: see REQUEST_REASONS) — releases a coalescing lock.
+     */
     readonly onStored: (stored: boolean, unstorable: boolean) => void,
+    /** The client's request, whose preconditions (not sent upstream) a stored response answers. */
+    readonly client?: RequestLike,
   ) {
     this.#client = new ClientSink(ctx, rules)
   }
@@ -124,13 +126,25 @@ export class TeeSink implements CacheSink {
   }
 
   head(status: number, headers: string[], resume: () => void): boolean {
-    const started = startStore(this.target, status, toPairs(headers), this.requestTime, (stored) => {
-      if (this.#branch === undefined && !stored) this.#unstorable = true
+    const pairs = toPairs(headers)
+    const started = startStore(this.target, status, pairs, this.requestTime, (stored, notStored) => {
+      if (notStored !== undefined && !REQUEST_REASONS.has(notStored)) this.#unstorable = true
       this.#done(stored)
     }, this.#vetoed)
     this.#branch = typeof started === 'string' ? undefined : started
     const detail = typeof started === 'string' ? started : undefined
-    headers.push('cache-status', cacheStatus({ fwd: this.fwd, fwdStatus: status, stored: this.#branch !== undefined, ...(detail ? { detail } : {}) }))
+    const member = cacheStatus({ fwd: this.fwd, fwdStatus: status, stored: this.#branch !== undefined, ...(detail ? { detail } : {}) })
+    // The client's preconditions, answered from what is being stored (as a hit would answer them).
+    if (this.#branch !== undefined && this.client !== undefined) {
+      const outcome = evaluatePreconditions(this.client, { status, headers: pairs, responseTime: this.target.now() })
+      if (outcome !== 'none') {
+        this.#answered = true
+        if (outcome === 'not-modified') writeNotModified(this.ctx, this.rules, pairs, undefined, member)
+        else writePreconditionFailed(this.ctx, member)
+        return true
+      }
+    }
+    headers.push('cache-status', member)
     if (this.#client.head(status, headers, resume)) return true
     this.abort()
     return false
@@ -138,12 +152,16 @@ export class TeeSink implements CacheSink {
 
   data(chunk: Buffer): boolean {
     this.#branch?.push(chunk)
-    return this.#client.data(chunk)
+    if (!this.#answered) return this.#client.data(chunk)
+    // Answered already: the body is for the store only. Once it cannot have it (too large), the
+    // exchange is stopped as if the client had left, instead of drained for nobody.
+    if (!this.#branch!.alive) this.ctx.onClientAbort?.()
+    return true
   }
 
   end(): void {
     this.#branch?.end()
-    this.#client.end()
+    if (!this.#answered) this.#client.end()
   }
 
   error(failure: UpstreamFailure, started: boolean): void {
@@ -152,7 +170,7 @@ export class TeeSink implements CacheSink {
 
   fail(status: number, reason: string, started: boolean): void {
     this.abort()
-    failClient(this.ctx, status, reason, started, cacheStatus({ fwd: this.fwd }))
+    if (!this.#answered) failCached(this.ctx, status, reason, started, cacheStatus({ fwd: this.fwd }))
   }
 
   abort(): void {
@@ -186,8 +204,9 @@ export class PassSink implements CacheSink {
   }
 
   end(): void {
-    if (this.#pending) void this.#pending.then(() => this.#client.end())
-    else this.#client.end()
+    const end = (): void => this.#client.end()
+    if (this.#pending) void this.#pending.then(end, end)
+    else end()
   }
 
   error(failure: UpstreamFailure, started: boolean): void {
@@ -195,7 +214,7 @@ export class PassSink implements CacheSink {
   }
 
   fail(status: number, reason: string, started: boolean): void {
-    failClient(this.ctx, status, reason, started, this.member)
+    failCached(this.ctx, status, reason, started, this.member)
   }
 
   abort(): void {}

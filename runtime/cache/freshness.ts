@@ -15,7 +15,11 @@ export const DEFAULT_HEURISTIC_MAX_MS = 24 * 60 * 60 * 1000
 export const DEFAULT_HEURISTIC_FRACTION = 0.1
 
 export interface FreshnessOptions {
-  /** Route-configured lifetime (ms) for responses with no explicit expiration; replaces heuristics. */
+  /**
+   * Route-configured lifetime (ms) for responses with no explicit expiration and a heuristically
+   * cacheable status (HEURISTIC_STATUSES); replaces heuristics. Never for other statuses: an
+   * error page or a 302 is not kept for a route's ttl.
+   */
   ttl?: number
   heuristicFraction?: number
   heuristicMaxMs?: number
@@ -44,7 +48,7 @@ export function hasExplicitExpiration(headers: HeaderSource, cc = responseCacheC
   return cc.sMaxAge !== undefined || cc.maxAge !== undefined || firstHeader(headers, 'expires') !== undefined
 }
 
-/** §4.2.1 for a shared cache: s-maxage > max-age > Expires − Date > route ttl > heuristic. */
+/** §4.2.1 for a shared cache: s-maxage > max-age > Expires − Date > route ttl (heuristic statuses) > heuristic. */
 export function freshnessLifetime(
   res: ResponseLike,
   responseTime: number,
@@ -60,9 +64,10 @@ export function freshnessLifetime(
     const lifetime = at === undefined ? 0 : Math.max(0, at - dateValue(res.headers, responseTime))
     return { lifetime, source: 'expires' }
   }
-  if (options.ttl !== undefined) return { lifetime: Math.max(0, options.ttl), source: 'ttl' }
+  const heuristicStatus = HEURISTIC_STATUSES.has(res.status)
+  if (options.ttl !== undefined && heuristicStatus) return { lifetime: Math.max(0, options.ttl), source: 'ttl' }
   // §4.2.2: heuristics only for heuristically cacheable statuses or `public` responses.
-  if (HEURISTIC_STATUSES.has(res.status) || cc.public === true) {
+  if (heuristicStatus || cc.public === true) {
     const lastModified = parseHttpDate(firstHeader(res.headers, 'last-modified'), responseTime)
     if (lastModified !== undefined) {
       const interval = dateValue(res.headers, responseTime) - lastModified

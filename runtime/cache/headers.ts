@@ -61,6 +61,20 @@ export function toFieldList(h: HeaderSource): [string, string][] {
   return out
 }
 
+/** Flat [name, value, …] (as writeHead takes them) → pairs, for the policy functions. */
+export function toPairs(flat: readonly string[]): [string, string][] {
+  const out: [string, string][] = []
+  for (let i = 0; i < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!])
+  return out
+}
+
+/** Flat [name, value, …] lines without the fields named in `lowerNames`. */
+export function withoutFields(flat: readonly string[], lowerNames: readonly string[]): string[] {
+  const out: string[] = []
+  for (let i = 0; i < flat.length; i += 2) if (!lowerNames.includes(flat[i]!.toLowerCase())) out.push(flat[i]!, flat[i + 1]!)
+  return out
+}
+
 /**
  * Splits a list-valued field (RFC 9110 §5.6.1) on commas outside quoted strings, trimming OWS
  * and dropping empty members.

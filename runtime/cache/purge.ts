@@ -12,7 +12,7 @@ export type PurgeRequest = { key: string } | { url: string } | { prefix: string 
 export function prefixKind(prefix: string): { kind: 'key' | 'path'; value: string } {
   if (/^https?:\/\//i.test(prefix)) {
     const u = new URL(prefix)
-    const key = cacheKeyForUrl('GET', u)
+    const key = cacheKeyForUrl('GET', prefix)
     // cacheKeyForUrl adds '/' for an empty path; keep the user's bare origin as a prefix.
     const bare = u.pathname === '/' && !/^https?:\/\/[^/]+\//i.test(prefix)
     return { kind: 'key', value: bare ? key.slice(0, -1) : key.replace(/\?$/, '') }

@@ -6,6 +6,7 @@ import type { RequestContext } from '../context.js'
 import type { ResolvedHeaderRules } from '../resolved-config.js'
 import { applyHeaderRules } from '../forward/response-headers.js'
 import { notModifiedHeaders } from './conditional.js'
+import { sendText } from '../respond.js'
 import type { FieldList } from './headers.js'
 
 interface Prepared {
@@ -90,6 +91,11 @@ export function writeNotModified(
   res.end()
 }
 
+/** 412 for a client precondition (If-Match / If-Unmodified-Since) a stored response fails (RFC 9110 §15.5.13). */
+export function writePreconditionFailed(ctx: RequestContext, cacheStatus: string): void {
+  sendText(ctx, 412, '412 Precondition Failed', ['cache-status', cacheStatus])
+}
+
 /** A stored body in one Buffer (no copy for the usual single chunk); undefined if it broke off. */
 export async function collectBody(body: AsyncIterable<Uint8Array>): Promise<Buffer | undefined> {
   const chunks: Buffer[] = []
@@ -104,11 +110,4 @@ export async function collectBody(body: AsyncIterable<Uint8Array>): Promise<Buff
     return undefined
   }
   return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total)
-}
-
-/** Flat [name, value, …] → pairs, for the policy functions. */
-export function toPairs(flat: readonly string[]): [string, string][] {
-  const out: [string, string][] = []
-  for (let i = 0; i < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!])
-  return out
 }

@@ -58,7 +58,8 @@ export function isStorable(req: RequestLike, res: ResponseLike, options: CacheOp
     return NOT('too-large')
   }
   const explicit = cc.public === true || cc.sMaxAge !== undefined || hasExplicitExpiration(res.headers, cc)
-  if (!explicit && !HEURISTIC_STATUSES.has(res.status) && options.ttl === undefined) return NOT('no-freshness')
+  // (the route's ttl only applies to heuristically cacheable statuses: it cannot help here)
+  if (!explicit && !HEURISTIC_STATUSES.has(res.status)) return NOT('no-freshness')
   // Neither freshness nor a validator nor a stale window: it could never be reused.
   const { lifetime } = freshnessLifetime(res, 0, options, cc)
   if (lifetime <= 0 && !hasValidator(res.headers) && cc.staleIfError === undefined && options.staleIfError === undefined) {

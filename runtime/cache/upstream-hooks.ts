@@ -17,6 +17,8 @@ export interface CacheUpstreamRequest {
   path: string
   /** Fields the cache sets (validators), replacing the client's fields of those names. */
   setHeaders: ReadonlyArray<readonly [string, string]>
+  /** The client's fields (lowercase names) the cache leaves out: its preconditions, which it answers itself. */
+  dropHeaders?: readonly string[]
   /** Headers to send instead of the client's (flat [name, value, …]); `setHeaders` still apply on top. */
   rawHeaders?: readonly string[]
   /** A body to send instead of the client's (null: none). */

@@ -53,17 +53,26 @@ export class ClientSink implements ResponseSink {
   }
 
   error(failure: UpstreamFailure, started: boolean): void {
-    const ctx = this.ctx
-    if (started) {
-      // Never a clean-looking truncated response: abort the client connection.
-      ctx.error = `${failure.reason} (after response started)`
-      ctx.res.destroy()
-    } else if ((ctx.req.errored || ctx.req.destroyed) && !(ctx.req.complete && !ctx.res.destroyed)) {
-      // (a streamed request body is destroyed when its exchange is aborted, e.g. on a timeout:
-      // a body that had fully arrived means the client is still there and gets the error.)
-      ctx.error = 'client request aborted'
-    } else {
-      sendError(ctx, failure.status, failure.reason)
-    }
+    failClient(this.ctx, failure.status, failure.reason, started)
+  }
+}
+
+/**
+ * Answers the client of a failed upstream exchange (every sink that has a client uses this):
+ * a started response is cut off, a client that has gone gets nothing, any other gets the error
+ * (`extra`: fields to add to it).
+ */
+export function failClient(ctx: RequestContext, status: number, reason: string, started: boolean, extra?: string[]): void {
+  if (started) {
+    // Never a clean-looking truncated response: abort the client connection.
+    ctx.error = `${reason} (after response started)`
+    ctx.res.destroy()
+  } else if ((ctx.req.errored || ctx.req.destroyed) && !(ctx.req.complete && !ctx.res.destroyed)) {
+    // (Node destroys a request once its body has been read to the end, and a streamed request
+    // body is destroyed when its exchange is aborted, e.g. on a timeout: a body that had fully
+    // arrived means the client is still there and gets the error.)
+    ctx.error = 'client request aborted'
+  } else {
+    sendError(ctx, status, reason, extra)
   }
 }

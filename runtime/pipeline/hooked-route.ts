@@ -37,6 +37,7 @@ import { Readable } from 'node:stream'
 import type { ServerResponse } from 'node:http'
 import type { CacheUpstreamHooks, CacheUpstreamRequest, CacheUpstreamResponse } from '../cache/upstream-hooks.js'
 import { derivedContext } from '../cache/detached-context.js'
+import { withoutFields } from '../cache/headers.js'
 import { ResponseCapture, type CaptureReceiver } from './response-capture.js'
 import { isProxyResponse, sendDirect, flatWebHeaders } from './proxy-response.js'
 import { headersToRaw } from '../handle/web-request.js'
@@ -221,8 +222,10 @@ class CacheHooks implements CacheUpstreamHooks {
   async request(out: CacheUpstreamRequest, background: boolean): Promise<CacheUpstreamRequest> {
     try {
       const next: CacheUpstreamRequest = { ...out, ...(this.server !== undefined ? { server: this.server } : {}) }
+      const drop = out.dropHeaders
       if (this.hooks.onUpstreamRequest.length > 0) {
         const headers = new Headers(this.hctx.headers)
+        if (drop !== undefined) for (const name of drop) headers.delete(name)
         for (const [name, value] of out.setHeaders) headers.set(name, value)
         const info: UpstreamRequestInfo = { method: out.method, path: out.path, headers }
         await runOnUpstreamRequest(this.hooks, this.hctx, info, this.log)
@@ -236,6 +239,9 @@ class CacheHooks implements CacheUpstreamHooks {
         next.rawHeaders = headersToRaw(info.headers)
       } else if (this.hctx.headersTouched) {
         next.rawHeaders = headersToRaw(this.hctx.headers)
+        if (drop !== undefined) next.rawHeaders = withoutFields(next.rawHeaders, drop)
+      } else if (drop !== undefined) {
+        next.rawHeaders = withoutFields(this.ctx.req.rawHeaders, drop)
       }
       if (next.body === undefined && !background) {
         const fromRequest = this.hctx.requestBody() // the hooks' Web Request, if they built one
@@ -257,10 +263,8 @@ class CacheHooks implements CacheUpstreamHooks {
     } catch (err) {
       throw this.#failed(err, background)
     }
-    const flat: string[] = []
-    for (const [n, v] of info.headers) if (n !== 'set-cookie') flat.push(n, v)
-    for (const cookie of info.headers.getSetCookie()) flat.push('set-cookie', cookie)
-    return { status: info.status, headers: flat, cacheable: info.cacheable !== false }
+    // Hop-by-hop fields a hook set (Connection, Transfer-Encoding, …) are dropped, as on routes without cache.
+    return { status: info.status, headers: flatWebHeaders(info.headers), cacheable: info.cacheable !== false }
   }
 
   /** A hook (or the hooks' request) failed: the client gets onError's answer or a 500. */

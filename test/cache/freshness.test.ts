@@ -51,6 +51,13 @@ describe('freshness lifetime (RFC 9111 §4.2.1)', () => {
     assert.deepEqual(life(200, { date, 'last-modified': formatHttpDate(T - 10_000_000) }, { ttl: 42 }), { lifetime: 42, source: 'ttl' })
     assert.equal(life(200, { 'cache-control': 'max-age=1' }, { ttl: 42_000 }).lifetime, 1000)
   })
+
+  it('route ttl only applies to heuristically cacheable statuses: never an error page or a 302', () => {
+    assert.deepEqual(life(404, {}, { ttl: 42 }), { lifetime: 42, source: 'ttl' })
+    for (const status of [302, 307, 500, 503]) assert.deepEqual(life(status, { 'cache-control': 'public' }, { ttl: 42 }), { lifetime: 0, source: 'none' })
+    assert.equal(life(503, { 'cache-control': 'public', date, 'last-modified': formatHttpDate(T - 10_000_000) }, { ttl: 42 }).source, 'heuristic')
+    assert.equal(life(503, { 'cache-control': 'max-age=5' }, { ttl: 42 }).lifetime, 5000)
+  })
 })
 
 describe('age (RFC 9111 §4.2.3)', () => {

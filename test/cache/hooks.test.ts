@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import type { SwitchyardConfig, RouteCacheConfig } from '../../src/config/types.js'
 import type { Hooks } from '../../src/config/hooks.js'
 import { createTestProxy, mockUpstream } from '../../src/testing/index.js'
-import { http, startBackend } from '../helpers/servers.js'
+import { http, rawRequest, startBackend } from '../helpers/servers.js'
 import { clock, countingBackend, startCacheProxy, validatingBackend, type Clock, type CountingBackend, type CacheProxy } from './cache-proxy.js'
 
 type After = { after: (fn: () => Promise<void> | void) => void }
@@ -340,4 +340,54 @@ test('a large miss streams through onResponse with backpressure and is stored wh
   assert.equal(hit.headers['cache-status'], 'switchyard; hit; ttl=60')
   assert.ok(hit.body.equals(big))
   assert.equal(backend.seen.length, 1)
+})
+
+test('hop-by-hop fields an onUpstreamResponse hook sets never reach the client, miss or hit', async (t) => {
+  const c = clock()
+  const backend = await countingBackend(c, fresh('payload'))
+  const proxy = await hookedCache(t, backend, c, {
+    onUpstreamResponse: (_ctx, res) => {
+      res.headers.set('connection', 'upgrade, x-private')
+      res.headers.set('keep-alive', 'timeout=1')
+      res.headers.set('transfer-encoding', 'chunked')
+      res.headers.set('upgrade', 'h2c')
+      res.headers.set('proxy-authenticate', 'Basic')
+      res.headers.set('x-kept', 'yes')
+    },
+  })
+  for (const expected of ['fwd=uri-miss', 'hit']) {
+    const raw = await rawRequest(proxy.port, 'GET /h HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n')
+    const head = raw.slice(0, raw.indexOf('\r\n\r\n')).toLowerCase()
+    assert.match(head, new RegExp(`cache-status: switchyard; ${expected}`))
+    assert.match(head, /\r\nx-kept: yes/)
+    assert.match(head, /\r\ncontent-length: 7/)
+    for (const name of ['keep-alive', 'transfer-encoding', 'upgrade', 'proxy-authenticate']) assert.doesNotMatch(head, new RegExp(`\r\n${name}:`), `${expected}: ${name}`)
+    assert.match(head, /\r\nconnection: close(\r\n|$)/)
+    assert.ok(raw.endsWith('\r\n\r\npayload'))
+  }
+  assert.equal(backend.seen.length, 1)
+})
+
+test('client conditionals stay out of the cache exchanges on hooked routes too (whatever hooks the route has)', async (t) => {
+  const c = clock()
+  const backend = await validatingBackend(c)
+  const upstreamSaw: string[] = []
+  const proxy = await startCacheProxy({
+    upstreams: { b: { servers: [backend.url] } },
+    routes: [
+      { match: { path: '/u/*' }, to: 'b', cache: true, hooks: { onUpstreamRequest: (_ctx, req) => void upstreamSaw.push(req.headers.get('if-none-match') ?? '-') } },
+      { match: { path: '/t/*' }, to: 'b', cache: true, hooks: { onRequest: (ctx) => void ctx.headers.set('x-touched', '1') } },
+      { match: { path: '/s/*' }, to: 'b', cache: true, hooks: { selectUpstream: () => ({ group: 'b', server: backend.url }) } },
+    ],
+  }, c.fn)
+  t.after(() => backend.close())
+  t.after(() => proxy.close())
+  for (const path of ['/u/1', '/t/1', '/s/1']) {
+    const r = await http(proxy.url + path, { headers: { 'if-none-match': '"v1"', 'if-match': '"v1"' } })
+    assert.equal(r.status, 304, path)
+    assert.equal(r.headers['cache-status'], 'switchyard; fwd=uri-miss; fwd-status=200; stored', path)
+  }
+  assert.deepEqual(upstreamSaw, ['-'])
+  for (const s of backend.seen) assert.deepEqual([s.headers['if-none-match'], s.headers['if-match']], [undefined, undefined], s.url)
+  assert.equal(backend.seen[1]!.headers['x-touched'], '1')
 })

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { appendCacheStatus, cacheStatus, hitStatus } from '../../runtime/cache/cache-status.js'
 import { cacheKeyForUrl, defaultCacheKey, httpGetKey } from '../../runtime/cache/cache-key.js'
-import { invalidationUris } from '../../runtime/cache/invalidation.js'
+import { invalidationReferences } from '../../runtime/cache/invalidation.js'
 
 describe('defaultCacheKey', () => {
   it('normalises method, scheme, host case and default ports; HEAD shares the GET key', () => {
@@ -31,23 +31,33 @@ describe('defaultCacheKey', () => {
   })
 })
 
-describe('invalidationUris (RFC 9111 §4.4)', () => {
-  const req = { method: 'POST', url: 'https://example.com/items/1?x' }
-  it('invalidates the target plus same-origin Location and Content-Location', () => {
-    const uris = invalidationUris(req, { status: 201, headers: { location: '/items/2', 'content-location': 'https://example.com/items/1/v2' } })
-    assert.deepEqual(uris, ['https://example.com/items/1?x', 'https://example.com/items/2', 'https://example.com/items/1/v2'])
+describe('invalidationReferences (RFC 9111 §4.4)', () => {
+  const req = { scheme: 'https', host: 'example.com', path: '/items/1', query: 'x' }
+  it('resolves same-origin Location and Content-Location to origin-form targets', () => {
+    assert.deepEqual(invalidationReferences(req, { location: '/items/2', 'content-location': 'https://EXAMPLE.com:443/items/1/v2#f' }), ['/items/2', '/items/1/v2'])
+    assert.deepEqual(invalidationReferences(req, { location: 'v3?a=1' }), ['/items/v3?a=1'])
+    assert.deepEqual(invalidationReferences(req, { location: '?page=2' }), ['/items/1?page=2'])
+    assert.deepEqual(invalidationReferences(req, { location: '//example.com/z' }), ['/z'])
+    assert.deepEqual(invalidationReferences(req, { location: '/items/1?x', 'content-location': '/items/1?x' }), ['/items/1?x'])
   })
 
-  it('never invalidates another origin', () => {
-    const uris = invalidationUris(req, { status: 200, headers: { location: 'https://evil.example/x', 'content-location': 'http://example.com/items/1' } })
-    assert.deepEqual(uris, ['https://example.com/items/1?x'])
+  it('keeps the raw text: no re-encoding of the query, no decoding of the path (canonicalize does that)', () => {
+    assert.deepEqual(invalidationReferences(req, { location: `/list?filter={"a":1}&q='x'<>` }), [`/list?filter={"a":1}&q='x'<>`])
+    assert.deepEqual(invalidationReferences(req, { location: 'https://example.com/%7Euser' }), ['/%7Euser'])
   })
 
-  it('only after unsafe methods and non-error statuses', () => {
-    assert.deepEqual(invalidationUris({ ...req, method: 'GET' }, { status: 200, headers: {} }), [])
-    assert.deepEqual(invalidationUris(req, { status: 500, headers: {} }), [])
-    assert.deepEqual(invalidationUris(req, { status: 404, headers: {} }), [])
-    assert.equal(invalidationUris({ ...req, method: 'PURGEISH' }, { status: 302, headers: {} }).length, 1)
+  it('never another origin', () => {
+    const other = ['https://evil.example/x', 'http://example.com/items/1', 'https://example.com:8443/x', '//evil.example/x', 'mailto:a@example.com', 'https:/x']
+    for (const location of other) assert.deepEqual(invalidationReferences(req, { location }), [], location)
+    assert.deepEqual(invalidationReferences({ ...req, host: '' }, { location: 'https://example.com/x' }), [])
+  })
+})
+
+describe('cacheKeyForUrl', () => {
+  it('keys a URL as a request for it is looked up: raw query, canonical path', () => {
+    assert.equal(cacheKeyForUrl('GET', `http://a.test/list?filter={"a":1}`), httpGetKey('a.test', '/list', 'filter={"a":1}'))
+    assert.equal(cacheKeyForUrl('GET', 'http://a.test:80/%7Eu/./x/../y?q'), httpGetKey('a.test', '/~u/y', 'q'))
+    assert.equal(cacheKeyForUrl('GET', 'https://a.test'), httpGetKey('a.test', '/', '', 'https'))
   })
 })
 

@@ -164,3 +164,27 @@ test('responses without any freshness and no ttl pass through; 5xx are not store
   await http(proxy.url + '/ok')
   assert.match((await http(proxy.url + '/ok')).headers['cache-status'] as string, /hit/)
 })
+
+test('route ttl never makes a 503 or a 302 fresh, even when stored for revalidation (public + ETag)', async (t) => {
+  const c = clock()
+  const backend = await countingBackend(c, (req, res, n) => {
+    res.statusCode = n <= 2 ? (req.url === '/moved' ? 302 : 503) : 200
+    if (res.statusCode === 302) res.setHeader('location', '/elsewhere')
+    res.setHeader('cache-control', 'public')
+    res.setHeader('etag', `"e${n}"`)
+    res.end(res.statusCode === 200 ? 'ok' : 'not ok')
+  })
+  const proxy = await cachedRoute(t, backend, c, { ttl: '10m' })
+  for (const path of ['/down', '/moved']) {
+    const first = await http(proxy.url + path)
+    assert.match(first.headers['cache-status'] as string, /fwd=uri-miss; fwd-status=(503|302); stored/)
+  }
+  c.advance(1000)
+  for (const path of ['/down', '/moved']) {
+    const r = await http(proxy.url + path)
+    assert.deepEqual([r.status, r.body.toString()], [200, 'ok'], path)
+    assert.equal(r.headers['cache-status'], 'switchyard; fwd=stale; fwd-status=200; stored')
+  }
+  assert.match((await http(proxy.url + '/down')).headers['cache-status'] as string, /^switchyard; hit; ttl=600$/)
+  assert.equal(backend.seen.length, 4)
+})

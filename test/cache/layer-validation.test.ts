@@ -2,7 +2,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { request as httpRequest } from 'node:http'
-import { http, startBackend } from '../helpers/servers.js'
+import { http, rawRequest, startBackend } from '../helpers/servers.js'
 import { resolveConfig } from '../../src/config/resolve-config.js'
 import { cachedRoute, clock, countingBackend, startCacheProxy, validatingBackend } from './cache-proxy.js'
 
@@ -296,4 +296,46 @@ test('client no-cache revalidates (fwd=request) unless ignoreNoCache; methods li
   const shielded = await http(proxy.url + '/shield/a', { headers: { 'cache-control': 'no-cache', pragma: 'no-cache' } })
   assert.equal(shielded.headers['cache-status'], 'switchyard; hit; ttl=60')
   assert.equal(backend.seen.length, 4)
+})
+
+test('an upstream that fails after reading a request body: the client gets 502, PassSink (POST) and TeeSink (GET) alike', { timeout: 10_000 }, async (t) => {
+  const c = clock()
+  // Reads the whole body, then closes without answering (Node has auto-destroyed the proxy's
+  // fully read request by then: the client is still waiting all the same).
+  const backend = await countingBackend(c, (req) => {
+    req.resume()
+    req.on('end', () => req.socket.destroy())
+  })
+  const proxy = await cachedRoute(t, backend, c)
+  for (const method of ['POST', 'PUT', 'GET']) {
+    const r = await http(proxy.url + '/x', { method, body: 'hello', headers: { 'content-type': 'text/plain' } })
+    assert.equal(r.status, 502, method)
+    assert.match(r.headers['cache-status'] as string, /^switchyard; fwd=(method|uri-miss)$/, method)
+  }
+})
+
+test('invalidation finds targets whose query WHATWG URL would re-encode, and canonicalizes Location paths', async (t) => {
+  const c = clock()
+  const backend = await countingBackend(c, (req, res) => {
+    req.resume()
+    if (req.method === 'POST') {
+      res.setHeader('location', `/%7Euser/list?filter={"b":2}`)
+      res.setHeader('content-location', `http://a.test/a/./b/../docs?q='x'`)
+      return res.end('done')
+    }
+    res.setHeader('cache-control', 'max-age=600')
+    res.end(`get ${req.url}`)
+  })
+  const proxy = await cachedRoute(t, backend, c)
+  const get = (target: string): Promise<string> => rawRequest(proxy.port, `GET ${target} HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n`)
+  const status = (raw: string): string | undefined => /\r\ncache-status: ([^\r]*)/i.exec(raw)?.[1]
+  const targets = ['/list?filter={"a":1}', "/list?q='x'<y>", '/~user/list?filter={"b":2}', "/a/docs?q='x'", '/other?filter={"a":1}']
+  for (const target of targets) assert.match(status(await get(target))!, /fwd=uri-miss/, target)
+  for (const target of targets) assert.match(status(await get(target))!, /hit/, target)
+  for (const target of targets.slice(0, 2)) {
+    const post = await rawRequest(proxy.port, `POST ${target} HTTP/1.1\r\nHost: a.test\r\nContent-Length: 1\r\nConnection: close\r\n\r\nx`)
+    assert.match(post, /^HTTP\/1.1 200/)
+  }
+  for (const target of targets.slice(0, 4)) assert.match(status(await get(target))!, /fwd=uri-miss/, `${target} invalidated`)
+  assert.match(status(await get(targets[4]!))!, /hit/)
 })

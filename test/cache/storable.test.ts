@@ -65,9 +65,11 @@ describe('isStorable for a shared cache (RFC 9111 §3)', () => {
     assert.equal(reason({ headers: { ...fresh, vary: 'Accept, *' } }), 'vary-star')
   })
 
-  it('needs freshness, a heuristically cacheable status or a route ttl', () => {
+  it('needs explicit freshness or a heuristically cacheable status (a route ttl only applies to those)', () => {
     assert.equal(reason({ status: 302, headers: { etag: '"a"' } }), 'no-freshness')
-    assert.equal(reason({ status: 302, headers: { etag: '"a"' } }, get(), { ttl: 1000 }), 'ok')
+    assert.equal(reason({ status: 302, headers: { etag: '"a"' } }, get(), { ttl: 1000 }), 'no-freshness')
+    assert.equal(reason({ status: 503, headers: {} }, get(), { ttl: 1000 }), 'no-freshness')
+    assert.equal(reason({ status: 404, headers: {} }, get(), { ttl: 1000 }), 'ok')
     assert.equal(reason({ status: 302, headers: { 'cache-control': 'public', etag: '"a"' } }), 'ok')
     assert.equal(reason({ status: 404, headers: { 'last-modified': formatHttpDate(Date.now() - 1e6) } }), 'ok')
   })
