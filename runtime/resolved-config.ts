@@ -99,6 +99,8 @@ export interface ResolvedConfig {
     bodyIdleTimeout?: number
     /** Plain requests go through the fast front (adapters/node/fast-front.ts); absent: true. */
     fastFront?: boolean
+    /** Most open client connections per listener; absent: no limit. */
+    maxConnections?: number
   }
   /** Whose X-Forwarded-* to believe; absent: nobody. */
   trustProxy?: TrustFn

@@ -354,8 +354,10 @@ export class Runtime {
     }
     for (const [key, address] of wanted) {
       if (this.#listeners.has(key)) continue
-      const listener = new NodeListener(address, config.server, this.handle, (r) =>
-        this.log.info(`request refused (${r.status}): ${r.reason}`, { method: r.method, target: r.target, clientIp: r.clientIp }), this.handleUpgrade, this.#fast)
+      const listener = new NodeListener(address, config.server, this.handle, (r) => {
+        if (r.connections) this.log.warn(`connections refused: ${r.reason}`)
+        else this.log.info(`request refused (${r.status}): ${r.reason}`, { method: r.method, target: r.target, clientIp: r.clientIp })
+      }, this.handleUpgrade, this.#fast)
       await listener.listen()
       this.#listeners.set(key, listener)
     }

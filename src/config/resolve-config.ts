@@ -80,7 +80,11 @@ function resolveServer(value: unknown, p: Problems): ResolvedConfig['server'] {
   const v = value === undefined ? {} : value
   if (!isRecord(v)) p.add('server', `expected an object, got ${describe(v)}`)
   const s = isRecord(v) ? v : {}
-  checkKeys(s, ['drainTimeout', 'headersTimeout', 'keepAliveTimeout', 'maxHeaderSize', 'bodyIdleTimeout', 'fastFront'], 'server', p)
+  checkKeys(s, ['drainTimeout', 'headersTimeout', 'keepAliveTimeout', 'maxHeaderSize', 'bodyIdleTimeout', 'fastFront', 'maxConnections'], 'server', p)
+  const maxConnections = s.maxConnections
+  if (maxConnections !== undefined && !(Number.isInteger(maxConnections) && (maxConnections as number) > 0)) {
+    p.add('server.maxConnections', `expected a whole number above 0, got ${describe(maxConnections)}`)
+  }
   if (s.fastFront !== undefined && typeof s.fastFront !== 'boolean') p.add('server.fastFront', `expected true or false, got ${describe(s.fastFront)}`)
   let maxHeaderSize = 16 * 1024
   if (s.maxHeaderSize !== undefined) {
@@ -95,6 +99,7 @@ function resolveServer(value: unknown, p: Problems): ResolvedConfig['server'] {
     maxHeaderSize,
     bodyIdleTimeout: duration(s.bodyIdleTimeout, 60_000, 'server.bodyIdleTimeout', p),
     fastFront: s.fastFront !== false,
+    ...(typeof maxConnections === 'number' && maxConnections > 0 ? { maxConnections } : {}),
   }
 }
 

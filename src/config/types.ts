@@ -254,6 +254,13 @@ export interface ServerOptions {
    */
   bodyIdleTimeout?: Duration
   /**
+   * Most client connections a listener keeps open at once (nginx's `worker_connections`,
+   * HAProxy's `maxconn`); one more is closed as soon as it is accepted, and the refusals are
+   * logged (at most once a second). Bounds memory: an idle connection costs about 8 KiB, one
+   * whose client stops reading a large response up to about 200 KiB. Default: no limit.
+   */
+  maxConnections?: number
+  /**
    * Serve plain requests — HTTP/1.1 keep-alive, no body, to a route that forwards (no hooks, no
    * cache), redirects or responds — on Switchyard's own HTTP/1.1 front (llhttp, as node:http
    * uses) instead of node:http's request and response objects: about a fifth less CPU per small

@@ -7,7 +7,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { connect } from 'node:net'
-import { RawClient, rawBackend, proxyFor, okReply, type RawBackend, type SeenRequest } from './helpers.js'
+import { RawClient, ClosedEarly, rawBackend, proxyFor, okReply, type RawBackend, type SeenRequest } from './helpers.js'
 import { resolveConfig } from '../../src/config/resolve-config.js'
 import type { SwitchyardConfig } from '../../src/config/types.js'
 
@@ -161,4 +161,41 @@ test('a balance function that throws a non-Error gets 500 on either front, and t
   assert.equal((await c.response()).status, 500)
   c.destroy()
   assert.equal(backend.requests.length, 0)
+})
+
+test('server.maxConnections: a connection over the limit is closed at accept and the refusals are logged', T, async (t) => {
+  const backend = await rawBackend()
+  const proxy = await proxyFor(t, backend, {}, { server: { maxConnections: 2 } })
+  const open = [await RawClient.open(proxy.port), await RawClient.open(proxy.port)]
+  for (const c of open) {
+    c.write('GET /a HTTP/1.1\r\nHost: a\r\n\r\n')
+    assert.equal((await c.response()).status, 200)
+  }
+  const third = await RawClient.open(proxy.port)
+  third.write('GET /a HTTP/1.1\r\nHost: a\r\n\r\n')
+  await third.closed
+  assert.equal(await third.rest(), '') // closed unanswered
+  open[0]!.destroy()
+  // Once the proxy has seen that close (a moment after the client's), a new connection is served.
+  for (;;) {
+    const later = await RawClient.open(proxy.port)
+    later.write('GET /a HTTP/1.1\r\nHost: a\r\n\r\n')
+    const res = await later.response().catch((err: unknown) => {
+      if (err instanceof ClosedEarly) return undefined
+      throw err
+    })
+    later.destroy()
+    if (res === undefined) continue
+    assert.equal(res.status, 200)
+    break
+  }
+  open[1]!.destroy()
+  // Reported once a second at most.
+  while (!proxy.log.lines.some((l) => l.level === 'warn' && /maxConnections \(2\) reached: \d+ connection/.test(l.message))) {
+    await new Promise((r) => setTimeout(r, 50))
+  }
+})
+
+test('server.maxConnections must be a whole number above 0', () => {
+  assert.throws(() => resolveConfig({ server: { maxConnections: 0 }, routes: [{ respond: { status: 200 } }] } as unknown as SwitchyardConfig, 'start'), /server\.maxConnections: expected a whole number above 0/)
 })

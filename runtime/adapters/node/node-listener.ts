@@ -56,7 +56,11 @@ const METHODS = 'GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS'
 export interface Rejection { status: number; reason: string }
 
 /** What the listener refused, for the log: the status sent (0: connection just closed) and why. */
-export interface RefusedRequest { status: number; reason: string; method?: string; target?: string; clientIp?: string }
+export interface RefusedRequest {
+  status: number; reason: string; method?: string; target?: string; clientIp?: string
+  /** Whole connections refused (no request read): worth a warning, not a note. */
+  connections?: boolean
+}
 
 interface ParserSocket extends Socket {
   _httpMessage?: ServerResponse | null
@@ -147,6 +151,20 @@ export class NodeListener {
       if (status !== undefined) onRefused?.({ status, reason: `${err.code ?? 'error'}${err.reason ? `: ${err.reason}` : ''}`, clientIp: socket.remoteAddress })
     })
     if (onFast !== undefined) this.#fast = this.#takeConnections(options, onFast, onRefused)
+    if (options.maxConnections !== undefined) this.#limitConnections(options.maxConnections, onRefused)
+  }
+
+  /** Node closes a connection over the limit at accept; the refusals are reported once a second at most. */
+  #limitConnections(max: number, onRefused?: (refused: RefusedRequest) => void): void {
+    this.server.maxConnections = max
+    let dropped = 0
+    this.server.on('drop', () => {
+      if (dropped++ > 0) return
+      setTimeout(() => {
+        onRefused?.({ status: 0, reason: `server.maxConnections (${max}) reached: ${dropped} connection(s) closed at accept`, connections: true })
+        dropped = 0
+      }, 1000).unref()
+    })
   }
 
   /**
