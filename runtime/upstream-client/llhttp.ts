@@ -273,8 +273,9 @@ export class ResponseParser extends MessageParser {
 export class RequestParser extends MessageParser {
   target = ''
 
+  /** `maxHeadBytes`: the counted size of a head must stay below it (node:http refuses at equal). */
   constructor(host: ParserHost, maxHeadBytes: number) {
-    super(host, maxHeadBytes, TYPE_REQUEST)
+    super(host, maxHeadBytes - 1, TYPE_REQUEST)
   }
 
   override begin(): number {

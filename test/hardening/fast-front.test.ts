@@ -19,7 +19,10 @@ function reply(req: SeenRequest): void {
   else if (path === '/empty') req.socket.write('HTTP/1.1 204 No Content\r\nx-empty: 1\r\n\r\n')
   else if (path === '/eof') req.socket.end('HTTP/1.1 200 OK\r\nx-framing: eof\r\n\r\nuntil the end')
   else if (path?.startsWith('/cached/')) req.socket.write('HTTP/1.1 200 OK\r\ncache-control: max-age=60\r\netag: "v1"\r\ncontent-length: 6\r\n\r\ncached')
-  else if (path === '/created') req.socket.write('HTTP/1.1 201 Created\r\nlocation: /x\r\ncontent-length: 2\r\n\r\nok')
+  else if (path?.startsWith('/vary/')) {
+    const body = `lang=${req.headers.filter(([n]) => n === 'accept-language').map(([, v]) => v).join('|')}`
+    req.socket.write(`HTTP/1.1 200 OK\r\ncache-control: max-age=60\r\nvary: Accept-Language\r\ncontent-length: ${body.length}\r\n\r\n${body}`)
+  } else if (path === '/created') req.socket.write('HTTP/1.1 201 Created\r\nlocation: /x\r\ncontent-length: 2\r\n\r\nok')
   else okReply(req)
 }
 
@@ -54,6 +57,15 @@ const CASES: Array<[string, string]> = [
   ['cached route: hit', `GET /cached/1 HTTP/1.1\r\nHost: a\r\n\r\n${LAST}`],
   ['cached route: HEAD hit', `HEAD /cached/1 HTTP/1.1\r\nHost: a\r\n\r\n${LAST}`],
   ['cached route: 304', `GET /cached/1 HTTP/1.1\r\nHost: a\r\nIf-None-Match: "v1"\r\n\r\n${LAST}`],
+  // Repeated fields the cache reads: node:http joins them (a variant of its own; no-store counts).
+  ['cached, two Accept-Language lines', `GET /vary/1 HTTP/1.1\r\nHost: a\r\nAccept-Language: en\r\nAccept-Language: xx\r\n\r\n${LAST}`],
+  ['cached, one Accept-Language line', `GET /vary/1 HTTP/1.1\r\nHost: a\r\nAccept-Language: en\r\n\r\n${LAST}`],
+  ['cached, no-store on a second Cache-Control line', `GET /vary/2 HTTP/1.1\r\nHost: a\r\nCache-Control: max-age=0\r\nCache-Control: no-store\r\n\r\nGET /vary/2 HTTP/1.1\r\nHost: a\r\n\r\n${LAST}`],
+  // Bytes llhttp does not count against maxHeaderSize: node:http takes over past a margin.
+  ['80 KB of blank lines before a request', `${'\r\n'.repeat(40_000)}GET /a HTTP/1.1\r\nHost: a\r\n\r\n${LAST}`],
+  ['40 KB of whitespace before a value', `GET /a HTTP/1.1\r\nHost: a\r\nX-A:${' '.repeat(40_000)}v\r\n\r\n${LAST}`],
+  // maxHeaderSize (16 KiB) counts target, names and values: at, below and above the limit.
+  ...[-1, 0, 1].map((d): [string, string] => [`head of 16 KiB ${d >= 0 ? '+' : ''}${d}`, `GET / HTTP/1.1\r\nHost: a\r\nX: ${'v'.repeat(16_384 - 7 + d)}\r\n\r\n${LAST}`]),
   ['a hooked route and a handler between plain ones', `GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /hooked/2 HTTP/1.1\r\nHost: a\r\n\r\nGET /3 HTTP/1.1\r\nHost: a\r\n\r\nGET /handler HTTP/1.1\r\nHost: a\r\n\r\n${LAST}`],
   ['HTTP/1.0', 'GET /a HTTP/1.0\r\nHost: a\r\n\r\n'],
   ['missing Host', 'GET /a HTTP/1.1\r\nAccept: */*\r\n\r\n'],
@@ -75,7 +87,7 @@ async function proxyWith(t: Parameters<typeof proxyFor>[0], backend: RawBackend,
       { match: { path: '/old/*' }, redirect: { to: '/new/:splat' } },
       { match: { path: '/status' }, respond: { status: 200, body: 'up\n', headers: { 'x-respond': '1' } } },
       { match: { path: '/hooked/*' }, to: 'b', hooks: { onRequest: () => {} } },
-      { match: { path: '/cached/*' }, to: 'b', cache: true },
+      { match: { path: ['/cached/*', '/vary/*'] }, to: 'b', cache: true },
       { match: { path: '/handler' }, handle: async (req: Request) => new Response(new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode(`streamed ${new URL(req.url).pathname}`)); c.close() } })) },
     ],
   } as Partial<SwitchyardConfig>)
@@ -119,6 +131,10 @@ test('fast front timeouts: an incomplete head gets 408, an idle keep-alive conne
   slow.write('GET /a HTTP/1.1\r\nHost: a\r\n') // never finished
   assert.equal((await slow.response()).status, 408)
   await slow.closed
+  // A first request's head is timed from the accept (as node:http), not from its first byte.
+  const silent = await RawClient.open(proxy.port)
+  assert.equal((await silent.response()).status, 408)
+  await silent.closed
   const idle = await RawClient.open(proxy.port)
   idle.write('GET /a HTTP/1.1\r\nHost: a\r\n\r\n')
   const res = await idle.response()

@@ -24,6 +24,13 @@ export interface ExchangeOwner {
   responseDone(res: FastResponse, close: boolean): void
 }
 
+/** Fields of which node:http keeps the first line only (IncomingMessage, joinDuplicateHeaders off). */
+const SINGLE_FIELDS = new Set([
+  'content-type', 'content-length', 'user-agent', 'referer', 'host', 'authorization', 'proxy-authorization',
+  'if-modified-since', 'if-unmodified-since', 'from', 'location', 'max-forwards', 'retry-after', 'etag',
+  'last-modified', 'server', 'age', 'expires',
+])
+
 /** A bodiless HTTP/1.1 request parsed by the fast front. */
 export class FastRequest {
   readonly httpVersion = '1.1'
@@ -38,13 +45,25 @@ export class FastRequest {
 
   constructor(readonly method: string, public url: string, readonly rawHeaders: string[], readonly socket: Socket) {}
 
-  /** Built on first use (the forward path reads rawHeaders only). Duplicates: the first wins. */
+  /**
+   * Built on first use (the forward path reads rawHeaders only), with node:http's rules for
+   * repeated fields, which the cache's Vary and Cache-Control reading rely on: joined with ', '
+   * (Cookie with '; '), Set-Cookie a list, and the first kept for the fields node:http keeps once.
+   */
   get headers(): IncomingHttpHeaders {
     if (this.#headers !== undefined) return this.#headers
-    const headers: Record<string, string> = {}
+    const headers: Record<string, string | string[]> = {}
     const raw = this.rawHeaders
-    for (let i = 0; i < raw.length; i += 2) headers[raw[i]!.toLowerCase()] ??= raw[i + 1]!
-    return (this.#headers = headers)
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!.toLowerCase()
+      const value = raw[i + 1]!
+      const seen = headers[name]
+      if (name === 'set-cookie') (seen === undefined ? (headers[name] = []) : (seen as string[])).push(value)
+      else if (seen === undefined) headers[name] = value
+      else if (name === 'cookie') headers[name] = `${seen as string}; ${value}`
+      else if (!SINGLE_FIELDS.has(name)) headers[name] = `${seen as string}, ${value}`
+    }
+    return (this.#headers = headers as IncomingHttpHeaders)
   }
 }
 

@@ -38,6 +38,8 @@ export interface FastFrontHost {
 
 /** Bytes of pipelined requests held while a response is in flight; past this the socket is paused. */
 const MAX_QUEUED = 64 * 1024
+/** An incomplete head may hold this much more than maxHeaderSize before node:http takes it over. */
+const PARTIAL_MARGIN = 8 * 1024
 
 export class FastFront {
   /** Coarse clock (performance.now() ms), updated by the check interval and on each connection. */
@@ -85,13 +87,18 @@ export class FastFront {
 class FastConnection implements ParserHost, ExchangeOwner {
   readonly parser: RequestParser
   readonly keepAliveHeader: string
-  /** Earlier bytes of the request being parsed (its head spans reads). */
-  #partial: Buffer | undefined
+  /** Earlier reads of the request being parsed (its head spans them), and their length. */
+  #partial: Buffer[] | undefined
+  #partialLength = 0
   /** Bytes after the request being answered (pipelined), parsed once its response is flushed. */
-  #queued: Buffer | undefined
+  #queued: Buffer[] | undefined
+  #queuedLength = 0
   #response: FastResponse | undefined
-  /** When the incomplete head's first bytes came (front.now); 0 while none is. */
-  #headSince = 0
+  /**
+   * Since when the head being waited for is counted against headersTimeout (front.now): the
+   * accept for a connection's first request (as node:http), else its first byte; 0 between requests.
+   */
+  #headSince: number
   #idleSince: number
   /** The parse stopped at the end of a message (not at an ineligible head). */
   #complete = false
@@ -101,7 +108,7 @@ class FastConnection implements ParserHost, ExchangeOwner {
   constructor(readonly front: FastFront, readonly socket: Socket) {
     this.parser = new RequestParser(this, front.options.maxHeaderSize)
     this.keepAliveHeader = front.keepAliveHeader
-    this.#idleSince = front.now
+    this.#idleSince = this.#headSince = front.now
     socket.on('data', this.#onData)
     socket.on('drain', this.#onDrain)
     socket.on('end', this.#onEnd)
@@ -145,7 +152,7 @@ class FastConnection implements ParserHost, ExchangeOwner {
 
   readonly #onData = (chunk: Buffer): void => {
     if (this.#response !== undefined) return this.#queue(chunk)
-    if (this.#partial === undefined) this.#headSince = this.front.now
+    if (this.#headSince === 0) this.#headSince = this.front.now
     this.#parse(chunk)
   }
 
@@ -184,12 +191,20 @@ class FastConnection implements ParserHost, ExchangeOwner {
     this.#complete = false
     const ret = p.execute(data)
     if (ret === PARSE_OK) {
-      // The head goes on in the next read.
-      this.#partial = this.#partial === undefined ? data : Buffer.concat([this.#partial, data])
+      // The head goes on in the next read. llhttp does not count every byte of a head against
+      // maxHeaderSize (blank lines before it, whitespace before a value): past a margin, node:http
+      // reads it instead, as a stream, and answers it as it would have.
+      ;(this.#partial ??= []).push(data)
+      this.#partialLength += data.length
+      if (this.#partialLength > this.front.options.maxHeaderSize + PARTIAL_MARGIN) this.#handOff(this.#takePartial())
       return
     }
-    const whole = this.#partial === undefined ? data : Buffer.concat([this.#partial, data])
-    this.#partial = undefined
+    let whole = data
+    if (this.#partial !== undefined) {
+      this.#partial.push(data)
+      this.#partialLength += data.length
+      whole = this.#takePartial()
+    }
     // A parse error, or a request this front does not serve: node:http parses it from its start.
     if (ret !== PARSE_PAUSED || !this.#complete) return this.#handOff(whole)
     const consumed = p.consumed
@@ -204,9 +219,18 @@ class FastConnection implements ParserHost, ExchangeOwner {
     if (consumed < data.length) this.#queue(data.subarray(consumed))
   }
 
+  /** The reads of the head so far, as one buffer; none kept. */
+  #takePartial(): Buffer {
+    const whole = this.#partial!.length === 1 ? this.#partial![0]! : Buffer.concat(this.#partial!, this.#partialLength)
+    this.#partial = undefined
+    this.#partialLength = 0
+    return whole
+  }
+
   #queue(bytes: Buffer): void {
-    const queued = (this.#queued = this.#queued === undefined ? bytes : Buffer.concat([this.#queued, bytes]))
-    if (queued.length > MAX_QUEUED && !this.#paused) {
+    ;(this.#queued ??= []).push(bytes)
+    this.#queuedLength += bytes.length
+    if (this.#queuedLength > MAX_QUEUED && !this.#paused) {
       this.#paused = true
       this.socket.pause()
     }
@@ -218,9 +242,8 @@ class FastConnection implements ParserHost, ExchangeOwner {
     if (close || this.front.closing) return this.#closeSoon()
     this.#idleSince = this.front.now = performance.now()
     this.parser.resume()
-    const queued = this.#queued
-    if (queued === undefined) return
-    this.#queued = undefined
+    if (this.#queued === undefined) return
+    const queued = this.#takeQueued()
     if (this.#paused) {
       this.#paused = false
       this.socket.resume()
@@ -230,10 +253,18 @@ class FastConnection implements ParserHost, ExchangeOwner {
   }
 
   #handOff(bytes: Buffer): void {
-    const queued = this.#queued
-    this.#queued = undefined
+    const queued = this.#queued === undefined ? undefined : this.#takeQueued()
     this.#detach()
     this.front.host.handOff(this.socket, queued === undefined ? bytes : Buffer.concat([bytes, queued]))
+  }
+
+  /** The bytes queued behind the response in flight, as one buffer; none kept. */
+  #takeQueued(): Buffer {
+    const queued = this.#queued!
+    const whole = queued.length === 1 ? queued[0]! : Buffer.concat(queued, this.#queuedLength)
+    this.#queued = undefined
+    this.#queuedLength = 0
+    return whole
   }
 
   #detach(): void {
