@@ -261,11 +261,11 @@ export interface ServerOptions {
    */
   maxConnections?: number
   /**
-   * Serve plain requests — HTTP/1.1 keep-alive, no body, to a route that forwards (no hooks, no
-   * cache), redirects or responds — on Switchyard's own HTTP/1.1 front (llhttp, as node:http
-   * uses) instead of node:http's request and response objects: about a fifth less CPU per small
-   * request. Everything else on the connection goes through node:http. Default `true`; `false`
-   * sends every request through node:http.
+   * Serve requests without a body — HTTP/1.1, keep-alive, no `Expect`, no upgrade, any route —
+   * on Switchyard's own HTTP/1.1 front (llhttp, as node:http uses) instead of node:http's request
+   * and response objects: about a fifth less CPU per small request. A connection goes to
+   * node:http at its first request that is anything else. Default `true`; `false` sends every
+   * request through node:http.
    */
   fastFront?: boolean
 }

@@ -1,9 +1,10 @@
 /**
  * The request and response of the fast front (fast-front.ts): the part of node:http's
- * IncomingMessage and ServerResponse that the forward path, `respond`/`redirect` routes and
- * the runtime's bookkeeping use, and nothing more. A request gets here only when it has no body,
- * so there is no body stream to offer. Everything else a route may do (hooks, handlers, the
- * cache, bodies) goes through node:http; `Runtime.handleFast` sees to that before it accepts one.
+ * IncomingMessage and ServerResponse that the data plane uses — forwarding, the cache, hooks
+ * and handlers (writeHead with a flat list, write, end, destroy, 'drain'/'close', headersSent,
+ * destroyed, writableFinished, shouldKeepAlive; the request's method, url, rawHeaders, headers,
+ * socket) — and nothing more. A request gets here only when it has no body, so there is no body
+ * stream to offer: every request with one goes through node:http.
  *
  * The response is written the way node:http writes it: the head and whatever follows in the
  * same tick in one corked write; `Date`, `Connection: keep-alive` and `Keep-Alive: timeout=N`
