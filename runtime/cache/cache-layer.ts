@@ -33,7 +33,7 @@ import { PassSink, StoreSink, TeeSink, type CacheSink, type StoreTarget } from '
 import { Coalescer } from './coalescing.js'
 import { detachedContext, ReportingSink } from './detached-context.js'
 import { StoreRegistry } from './store-registry.js'
-import { collectBody, writeNotModified, writePreconditionFailed, writeStored } from './serve-entry.js'
+import { writeNotModified, writePreconditionFailed, writeStored } from './serve-entry.js'
 import {
   ageHeaderValue, cacheStatus, currentAge, decide, evaluatePreconditions, freshen, freshnessLifetime, hitStatus, httpGetKey,
   invalidationReferences, isStorable, isUnsafeMethod, PRECONDITION_FIELDS, selectForUpdate, toPairs, withoutFields,
@@ -41,7 +41,7 @@ import {
   type RequestLike,
 } from './policy.js'
 import { canonicalize, type CanonicalTarget } from '../canonical.js'
-import type { CacheStore, StoredEntry } from './store.js'
+import { readBody, type CacheStore, type StoredEntry } from './store.js'
 import { HookedExchangeSink, type CacheUpstreamHooks } from './upstream-hooks.js'
 import type { CacheKeyRequest } from '../../src/config/types.js'
 
@@ -245,7 +245,7 @@ export class CacheLayer {
 
   async #serveLater(ctx: RequestContext, rc: RouteCache, entry: Servable, bodyOf: StoredEntry, age: string, member: string): Promise<boolean> {
     const it = await bodyOf.body()
-    const body = it && (await collectBody(it))
+    const body = it && (await readBody(it))
     if (body === undefined) return false
     writeStored(ctx, rc.route.responseHeaders, entry.status, entry.headers, body, age, member)
     return true

@@ -3,7 +3,7 @@
 // primary key (for variants) and by tag keep get/put/purgeTag proportional to what they touch;
 // purgePrefix scans the keys.
 import { keyPath } from './cache-key.js'
-import { metaBytes, readBounded, type BodySource, type CacheStore, type NewEntry, type StoredEntry } from './store.js'
+import { metaBytes, readBody, type BodySource, type CacheStore, type NewEntry, type StoredEntry } from './store.js'
 
 /** Fixed per-entry cost (objects, Map slots, index sets) counted on top of body and headers. */
 export const ENTRY_OVERHEAD_BYTES = 512
@@ -75,7 +75,7 @@ export class MemoryStore implements CacheStore {
   }
 
   async put(entry: NewEntry, body: BodySource): Promise<boolean> {
-    const buf = await readBounded(body, this.maxObjectSize)
+    const buf = await readBody(body, this.maxObjectSize, true) // kept: a compact copy
     if (!buf) return false
     const size = buf.byteLength + metaBytes(entry) + ENTRY_OVERHEAD_BYTES
     if (size > this.maxSize || entry.expiresAt <= this.now()) return false

@@ -15,7 +15,7 @@ function redisClass(): typeof Redis {
   return (createRequire(import.meta.url)('ioredis') as typeof import('ioredis')).Redis
 }
 import { keyPath } from './cache-key.js'
-import { metaBytes, readBounded, type BodySource, type CacheStore, type NewEntry, type StoredEntry, type StoredMeta } from './store.js'
+import { metaBytes, readBody, type BodySource, type CacheStore, type NewEntry, type StoredEntry, type StoredMeta } from './store.js'
 
 export type StoreLog = (level: 'warn' | 'info', message: string) => void
 
@@ -126,7 +126,7 @@ export class RedisStore implements CacheStore {
 
   async put(entry: NewEntry, body: BodySource): Promise<boolean> {
     if (!this.healthy) return false
-    const buf = await readBounded(body, this.maxObjectSize)
+    const buf = await readBody(body, this.maxObjectSize) // (copied below, with the body id in front)
     if (!buf) return false
     const ttl = Math.ceil(entry.expiresAt - this.now())
     if (ttl <= 0) return false

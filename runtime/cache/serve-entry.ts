@@ -95,19 +95,3 @@ export function writeNotModified(
 export function writePreconditionFailed(ctx: RequestContext, cacheStatus: string): void {
   sendText(ctx, 412, '412 Precondition Failed', ['cache-status', cacheStatus])
 }
-
-/** A stored body in one Buffer (no copy for the usual single chunk); undefined if it broke off. */
-export async function collectBody(body: AsyncIterable<Uint8Array>): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = []
-  let total = 0
-  try {
-    for await (const c of body) {
-      const b = Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength)
-      chunks.push(b)
-      total += b.length
-    }
-  } catch {
-    return undefined
-  }
-  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total)
-}

@@ -76,10 +76,13 @@ export interface CacheStore {
 }
 
 /**
- * Reads a body into one buffer, giving up (undefined) past `limit` bytes or on a stream error.
- * Cache entries are bounded by `maxObjectSize`, so buffering one is allowed by the hot-path rules.
+ * Reads a body into one Buffer, giving up (undefined) past `limit` bytes or when the body breaks
+ * off (a stream error). Cache entries are bounded by `maxObjectSize`, so buffering one is allowed
+ * by the hot-path rules. A body in a single chunk comes back as that chunk, not copied, unless
+ * `copy`: a store that keeps the Buffer wants its own compact one, not a view that may pin a
+ * larger buffer (e.g. a whole socket read).
  */
-export async function readBounded(body: BodySource, limit: number): Promise<Buffer | undefined> {
+export async function readBody(body: BodySource, limit = Infinity, copy = false): Promise<Buffer | undefined> {
   const chunks: Uint8Array[] = []
   let total = 0
   try {
@@ -90,6 +93,10 @@ export async function readBounded(body: BodySource, limit: number): Promise<Buff
     }
   } catch {
     return undefined
+  }
+  if (chunks.length === 1 && !copy) {
+    const c = chunks[0]!
+    return Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength)
   }
   return Buffer.concat(chunks, total)
 }

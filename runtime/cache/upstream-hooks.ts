@@ -9,6 +9,7 @@
 import type { Readable } from 'node:stream'
 import type { UpstreamFailure } from '../forward/upstream-error.js'
 import type { CacheSink } from './cache-sink.js'
+import { HeldBody } from './held-body.js'
 
 /** A request the cache is about to send upstream. */
 export interface CacheUpstreamRequest {
@@ -52,30 +53,26 @@ export interface CacheUpstreamHooks {
  * branch failed) without answering anyone: the hooks' side has answered the client.
  */
 export class HookedExchangeSink implements CacheSink {
-  #ready = false
   #gone = false
-  #pending: Buffer[] = []
-  #ended = false
-  #resume: (() => void) | undefined
+  /** The body, held while the hooks work on the head. */
+  readonly #body: HeldBody
 
   constructor(
     readonly inner: CacheSink,
     readonly hooks: CacheUpstreamHooks,
     readonly background: boolean,
     readonly abortUpstream: () => void,
-  ) {}
+  ) {
+    this.#body = new HeldBody(inner)
+  }
 
   head(status: number, headers: string[], resume: () => void): boolean {
-    this.#resume = resume
     this.hooks.response(status, headers, this.background).then((answer) => {
       if (this.#gone) return
       if (!answer.cacheable) this.inner.veto?.()
-      this.#ready = true
+      this.#body.open()
       if (!this.inner.head(answer.status, answer.headers, resume)) return this.#abandon()
-      for (const chunk of this.#pending) this.inner.data(chunk)
-      this.#pending = []
-      if (this.#ended) this.inner.end()
-      else this.#resume?.()
+      this.#body.replay(resume)
     }, () => this.#abandon())
     return true
   }
@@ -83,27 +80,24 @@ export class HookedExchangeSink implements CacheSink {
   #abandon(): void {
     if (this.#gone) return
     this.#gone = true
-    this.#pending = []
+    this.#body.drop()
     this.abortUpstream()
     this.inner.abort()
   }
 
   data(chunk: Buffer): boolean {
     if (this.#gone) return false
-    if (this.#ready) return this.inner.data(chunk)
-    this.#pending.push(chunk)
-    return false // hold the upstream until the hooks are done with the head
+    return this.#body.data(chunk)
   }
 
   end(): void {
     if (this.#gone) return
-    if (this.#ready) this.inner.end()
-    else this.#ended = true
+    this.#body.end()
   }
 
   error(failure: UpstreamFailure, started: boolean): void {
     if (this.#gone) return
-    if (started && !this.#ready) {
+    if (started && !this.#body.ready) {
       // Broke off while the hooks held the head: for `inner` nothing has started yet.
       this.#gone = true
       return this.inner.error(failure, false)
@@ -113,12 +107,12 @@ export class HookedExchangeSink implements CacheSink {
 
   fail(status: number, reason: string, started: boolean): void {
     if (this.#gone) return
-    this.inner.fail(status, reason, started && this.#ready)
+    this.inner.fail(status, reason, started && this.#body.ready)
   }
 
   abort(): void {
     this.#gone = true
-    this.#pending = []
+    this.#body.drop()
     this.inner.abort()
   }
 

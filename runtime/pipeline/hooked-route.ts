@@ -37,6 +37,7 @@ import { Readable } from 'node:stream'
 import type { ServerResponse } from 'node:http'
 import type { CacheUpstreamHooks, CacheUpstreamRequest, CacheUpstreamResponse } from '../cache/upstream-hooks.js'
 import { derivedContext } from '../cache/detached-context.js'
+import { HeldBody } from '../cache/held-body.js'
 import { withoutFields } from '../cache/headers.js'
 import { ResponseCapture, type CaptureReceiver } from './response-capture.js'
 import { isProxyResponse, sendDirect, flatWebHeaders } from './proxy-response.js'
@@ -127,23 +128,41 @@ async function forwardWithHooks(
   let body: Readable | null | undefined
   if (hooks.onUpstreamRequest.length > 0) {
     const info: UpstreamRequestInfo = { method, path: target, headers: hctx.headers }
-    await runOnUpstreamRequest(hooks, hctx, info, log)
+    body = await upstreamRequestHooks(hooks, hctx, info, log)
     method = info.method
     target = info.path
-    if (info.body !== undefined) {
-      body = info.body === null ? null : Readable.fromWeb(info.body as import('node:stream/web').ReadableStream<Uint8Array>)
-      info.headers.delete('content-length') // a replacement body's length is unknown: chunked
-    }
   }
   if (hctx.headersTouched) rawHeaders = headersToRaw(hctx.headers)
-  if (body === undefined) {
-    const fromRequest = hctx.requestBody() // the hooks' Web Request, if they built one
-    if (fromRequest !== undefined) body = ctx.hasBody ? fromRequest : null
-  }
+  if (body === undefined) body = hooksRequestBody(ctx, hctx)
   const needsWeb = hooks.onResponse.length > 0 || hooks.onUpstreamResponse.length > 0 || hooks.onError.length > 0
   const sink = needsWeb ? new HookedUpstreamSink(ctx, hooks, hctx, log) : undefined
   hctx.timings.upstreamStart = performance.now()
   forwardRequest(ctx, group, target, log, new HookedForward(sink, method !== ctx.method ? method : undefined, rawHeaders, body, server))
+}
+
+/**
+ * Runs onUpstreamRequest on `info` (the hooks change its method, path and headers in place) and
+ * resolves with the body to send instead of the client's: the one a hook set (null: none), or
+ * undefined when no hook set one.
+ */
+async function upstreamRequestHooks(
+  hooks: RouteHooks, hctx: RequestHookContext, info: UpstreamRequestInfo, log: RuntimeLog,
+): Promise<Readable | null | undefined> {
+  await runOnUpstreamRequest(hooks, hctx, info, log)
+  if (info.body === undefined) return undefined
+  const body = info.body === null ? null : Readable.fromWeb(info.body as import('node:stream/web').ReadableStream<Uint8Array>)
+  info.headers.delete('content-length') // a replacement body's length is unknown: chunked
+  return body
+}
+
+/**
+ * The client's body as the hooks' Web Request holds it, if they built one (null for a request
+ * without a body); undefined when they did not: the client's request is read directly.
+ */
+function hooksRequestBody(ctx: RequestContext, hctx: RequestHookContext): Readable | null | undefined {
+  const fromRequest = hctx.requestBody()
+  if (fromRequest === undefined) return undefined
+  return ctx.hasBody ? fromRequest : null
 }
 
 /**
@@ -228,14 +247,11 @@ class CacheHooks implements CacheUpstreamHooks {
         if (drop !== undefined) for (const name of drop) headers.delete(name)
         for (const [name, value] of out.setHeaders) headers.set(name, value)
         const info: UpstreamRequestInfo = { method: out.method, path: out.path, headers }
-        await runOnUpstreamRequest(this.hooks, this.hctx, info, this.log)
+        const body = await upstreamRequestHooks(this.hooks, this.hctx, info, this.log)
         next.method = info.method
         next.path = info.path
         next.setHeaders = [] // in `headers` now, where the hooks could see (or drop) them
-        if (info.body !== undefined) {
-          next.body = info.body === null ? null : Readable.fromWeb(info.body as import('node:stream/web').ReadableStream<Uint8Array>)
-          info.headers.delete('content-length')
-        }
+        if (body !== undefined) next.body = body
         next.rawHeaders = headersToRaw(info.headers)
       } else if (this.hctx.headersTouched) {
         next.rawHeaders = headersToRaw(this.hctx.headers)
@@ -244,8 +260,8 @@ class CacheHooks implements CacheUpstreamHooks {
         next.rawHeaders = withoutFields(this.ctx.req.rawHeaders, drop)
       }
       if (next.body === undefined && !background) {
-        const fromRequest = this.hctx.requestBody() // the hooks' Web Request, if they built one
-        if (fromRequest !== undefined) next.body = this.ctx.hasBody ? fromRequest : null
+        const body = hooksRequestBody(this.ctx, this.hctx)
+        if (body !== undefined) next.body = body
       }
       if (!background) this.hctx.timings.upstreamStart = performance.now()
       return next
@@ -291,17 +307,15 @@ class CacheHooks implements CacheUpstreamHooks {
 class HookedUpstreamSink implements ResponseSink, WebResponseReceiver {
   /** Where the (hooked) head and the body go. */
   #out: ResponseSink
-  #ready = false
-  /** Body chunks that came while onUpstreamResponse hooks ran. */
-  #pending: Buffer[] | undefined
-  #ended = false
+  /** The body, held while onUpstreamResponse hooks run. */
+  readonly #body: HeldBody
   /** The exchange failed while onUpstreamResponse hooks ran: onError answers, the head is dropped. */
   #failed = false
-  #resume: (() => void) | undefined
 
   constructor(readonly ctx: RequestContext, readonly hooks: RouteHooks, readonly hctx: RequestHookContext, readonly log: RuntimeLog) {
     // (the route's response header rules are applied here, before onUpstreamResponse)
     this.#out = hooks.onResponse.length > 0 ? new WebResponseSink(this, ctx.method) : new ClientSink(ctx, undefined)
+    this.#body = new HeldBody(this.#out)
   }
 
   response(response: Response): void {
@@ -314,22 +328,18 @@ class HookedUpstreamSink implements ResponseSink, WebResponseReceiver {
 
   head(status: number, headers: string[], resume: () => void): boolean {
     this.hctx.timings.upstreamHeaders = performance.now()
-    this.#resume = resume
     const rules = this.ctx.route!.responseHeaders
     const list = rules ? applyHeaderRules(headers, rules) : headers
     if (this.hooks.onUpstreamResponse.length === 0) {
-      this.#ready = true
+      this.#body.open()
       return this.#out.head(status, list, resume)
     }
     const info: UpstreamResponseInfo = { status, headers: toWebHeaders(list), cacheable: true }
     runOnUpstreamResponse(this.hooks, this.hctx, info, this.log).then(() => {
       if (this.#failed) return
-      this.#ready = true
+      this.#body.open()
       if (!this.#out.head(info.status, flatWebHeaders(info.headers), resume)) return void this.ctx.onClientAbort?.()
-      if (this.#pending !== undefined) for (const chunk of this.#pending) this.#out.data(chunk)
-      this.#pending = undefined
-      if (this.#ended) this.#out.end()
-      else this.#resume?.()
+      this.#body.replay(resume)
     }, (err: unknown) => {
       this.ctx.onClientAbort?.()
       void failed(this.ctx, this.hooks, this.hctx, err as HookError, this.log)
@@ -338,19 +348,15 @@ class HookedUpstreamSink implements ResponseSink, WebResponseReceiver {
   }
 
   data(chunk: Buffer): boolean {
-    if (this.#ready) return this.#out.data(chunk)
-    this.#pending ??= []
-    this.#pending.push(chunk)
-    return false // hold the upstream until the head's hooks are done
+    return this.#body.data(chunk)
   }
 
   end(): void {
-    if (this.#ready) this.#out.end()
-    else this.#ended = true
+    this.#body.end()
   }
 
   error(failure: UpstreamFailure, started: boolean): void {
-    if (!started || !this.#ready) {
+    if (!started || !this.#body.ready) {
       this.#failed = true
       return this.failed(failure) // nothing sent yet: onError
     }

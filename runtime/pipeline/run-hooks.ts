@@ -4,7 +4,7 @@
  * mapped back to the config; the proxy keeps serving.
  */
 import type { LogRecord, ProxyError, UpstreamRequestInfo, UpstreamResponseInfo } from '../../src/config/hooks.js'
-import type { RouteHooks } from './route-hooks.js'
+import type { Named, RouteHooks } from './route-hooks.js'
 import type { RequestHookContext } from './hook-context.js'
 import type { RuntimeLog } from '../log.js'
 import { isResponseLike } from '../handle/send-web-response.js'
@@ -75,27 +75,31 @@ export async function runSelectUpstream(hooks: RouteHooks, hctx: RequestHookCont
   return choice
 }
 
-export async function runOnUpstreamRequest(hooks: RouteHooks, hctx: RequestHookContext, request: UpstreamRequestInfo, log: RuntimeLog): Promise<void> {
-  for (const { name, fn } of hooks.onUpstreamRequest) {
+export function runOnUpstreamRequest(hooks: RouteHooks, hctx: RequestHookContext, request: UpstreamRequestInfo, log: RuntimeLog): Promise<void> {
+  return runEditing(hooks.onUpstreamRequest, 'onUpstreamRequest', hctx, request, log, showRequest)
+}
+
+export function runOnUpstreamResponse(hooks: RouteHooks, hctx: RequestHookContext, response: UpstreamResponseInfo, log: RuntimeLog): Promise<void> {
+  return runEditing(hooks.onUpstreamResponse, 'onUpstreamResponse', hctx, response, log, showResponse)
+}
+
+/** A phase whose hooks edit `info` in place, each after the previous; `show` is what a trace shows after each. */
+async function runEditing<I>(
+  list: readonly Named<(hctx: RequestHookContext, info: I) => unknown>[], phase: string, hctx: RequestHookContext, info: I,
+  log: RuntimeLog, show: (info: I) => string,
+): Promise<void> {
+  for (const { name, fn } of list) {
     try {
-      await fn(hctx, request)
+      await fn(hctx, info)
     } catch (err) {
-      fail(name, 'onUpstreamRequest', err, log, hctx)
+      fail(name, phase, err, log, hctx)
     }
-    if (hctx.ctx.trace !== undefined) traced(hctx, 'onUpstreamRequest', name, `→ ${request.method} ${request.path}`)
+    if (hctx.ctx.trace !== undefined) traced(hctx, phase, name, show(info))
   }
 }
 
-export async function runOnUpstreamResponse(hooks: RouteHooks, hctx: RequestHookContext, response: UpstreamResponseInfo, log: RuntimeLog): Promise<void> {
-  for (const { name, fn } of hooks.onUpstreamResponse) {
-    try {
-      await fn(hctx, response)
-    } catch (err) {
-      fail(name, 'onUpstreamResponse', err, log, hctx)
-    }
-    if (hctx.ctx.trace !== undefined) traced(hctx, 'onUpstreamResponse', name, `status ${response.status}${response.cacheable ? '' : ', not cacheable'}`)
-  }
-}
+const showRequest = (request: UpstreamRequestInfo): string => `→ ${request.method} ${request.path}`
+const showResponse = (response: UpstreamResponseInfo): string => `status ${response.status}${response.cacheable ? '' : ', not cacheable'}`
 
 export async function runOnResponse(hooks: RouteHooks, hctx: RequestHookContext, response: Response, log: RuntimeLog): Promise<Response> {
   let current = response

@@ -217,6 +217,30 @@ test('onUpstreamRequest runs on misses, revalidations and background refreshes (
   assert.equal(responses, 3)
 })
 
+test('request bodies on a cached route: a body onUpstreamRequest sets replaces the client\'s (chunked); one the hooks\' Web Request holds is sent', async (t) => {
+  const c = clock()
+  const backend = await countingBackend(c, (req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (chunk: Buffer) => chunks.push(chunk))
+    req.on('end', () => res.end(JSON.stringify({ body: Buffer.concat(chunks).toString(), length: req.headers['content-length'] ?? '-', te: req.headers['transfer-encoding'] ?? '-' })))
+  })
+  const proxy = await hookedCache(t, backend, c, {
+    onRequest: (ctx) => {
+      if (ctx.url.pathname === '/web') void ctx.request.headers // builds the Web Request: the body is sent from it
+    },
+    onUpstreamRequest: (ctx, req) => {
+      if (ctx.url.pathname === '/replace') req.body = new Response('replaced body').body
+    },
+  })
+  const post = async (path: string, method = 'POST'): Promise<unknown> =>
+    JSON.parse((await http(proxy.url + path, method === 'GET' ? {} : { method, headers: { 'content-type': 'text/plain' }, body: 'original' })).body.toString())
+  assert.deepEqual(await post('/replace'), { body: 'replaced body', length: '-', te: 'chunked' })
+  assert.deepEqual(await post('/web'), { body: 'original', length: '8', te: '-' })
+  assert.deepEqual(await post('/plain'), { body: 'original', length: '8', te: '-' })
+  assert.deepEqual(await post('/web', 'GET'), { body: '', length: '-', te: '-' })
+  assert.deepEqual(backend.seen.map((s) => `${s.method} ${s.url}`), ['POST /replace', 'POST /web', 'POST /plain', 'GET /web'])
+})
+
 test('a hook that throws on a cached route answers 500 or onError, and nothing is stored', async (t) => {
   const c = clock()
   const backend = await countingBackend(c, fresh())

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { ENTRY_OVERHEAD_BYTES, MemoryStore } from '../../runtime/cache/memory-store.js'
-import { metaBytes } from '../../runtime/cache/store.js'
+import { metaBytes, readBody } from '../../runtime/cache/store.js'
 import { chunks, entry, storeConformance } from './store-conformance.js'
 
 storeConformance('memory', async ({ now, maxObjectSize }) => new MemoryStore({ now, maxObjectSize, maxSize: 16 * 1024 * 1024 }))
@@ -94,5 +94,34 @@ describe('MemoryStore synchronous lookups (the hit fast path)', () => {
     await store.put(entry('GET http://a:80/v', { variantKey: 'a' }), chunks(Buffer.from('a')))
     await store.put(entry('GET http://a:80/v', { variantKey: 'b' }), chunks(Buffer.from('b')))
     assert.deepEqual(store.getNow('GET http://a:80/v')!.map((x) => x.variantKey).sort(), ['a', 'b'])
+  })
+
+  it('keeps its own compact copy of a one-chunk body, never a view that pins a larger buffer', async () => {
+    const store = new MemoryStore({ now: () => 1_000_000 })
+    const read = Buffer.alloc(64 * 1024) // e.g. a whole socket read; the body is a view into its end
+    read.write('body', read.length - 4)
+    const e = entry('GET http://a:80/c')
+    await store.put(e, chunks(read.subarray(read.length - 4)))
+    const kept = store.getNow(e.key)![0]!.bodyNow!()!
+    assert.equal(kept.toString(), 'body')
+    assert.notEqual(kept.buffer, read.buffer)
+  })
+})
+
+describe('readBody', () => {
+  it('one Buffer: a single chunk as it is (no copy) unless asked to copy; undefined past the limit or when the body breaks off', async () => {
+    const one = Buffer.from('whole')
+    assert.equal(await readBody(chunks(one)), one)
+    const copied = (await readBody(chunks(one), Infinity, true))!
+    assert.ok(copied !== one && copied.equals(one))
+    assert.equal((await readBody(chunks(Buffer.from('ab'), new Uint8Array([99]))))!.toString(), 'abc')
+    assert.equal((await readBody(chunks()))!.length, 0)
+    assert.equal(await readBody(chunks(Buffer.from('abc'), Buffer.from('d')), 3), undefined)
+    assert.equal((await readBody(chunks(Buffer.from('abc')), 3))!.toString(), 'abc')
+    async function* broken(): AsyncGenerator<Uint8Array> {
+      yield Buffer.from('part')
+      throw new Error('reset')
+    }
+    assert.equal(await readBody(broken()), undefined)
   })
 })
