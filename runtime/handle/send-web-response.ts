@@ -1,6 +1,7 @@
 /** Writes a Web `Response` from a handler to the client, streaming its body with backpressure. */
 import type { RequestContext } from '../context.js'
 import type { ResolvedHeaderRules } from '../resolved-config.js'
+import { validateHeaderValue } from 'node:http'
 import { asksToClose, isHopByHop } from '../forward/hop-by-hop.js'
 
 /** The parts of a Response we use; duck-typed so a Response from another undici copy works too. */
@@ -20,9 +21,15 @@ export async function sendWebResponse(ctx: RequestContext, response: ResponseLik
   const headers: string[] = []
   for (const [name, value] of response.headers) {
     if (name === 'set-cookie' || isHopByHop(name) || rules?.remove.includes(name)) continue
+    validateHeaderValue(name, value)
     headers.push(name, value)
   }
-  if (!rules?.remove.includes('set-cookie')) for (const cookie of response.headers.getSetCookie()) headers.push('set-cookie', cookie)
+  if (!rules?.remove.includes('set-cookie')) {
+    for (const cookie of response.headers.getSetCookie()) {
+      validateHeaderValue('set-cookie', cookie)
+      headers.push('set-cookie', cookie)
+    }
+  }
   if (rules) for (const [n, v] of rules.append) headers.push(n, v)
   // Connection is hop-by-hop and not copied, but a Response saying `Connection: close` (e.g.
   // bodyLimit's 413) asks for this connection to end after it: Node then writes the header.
@@ -34,29 +41,49 @@ export async function sendWebResponse(ctx: RequestContext, response: ResponseLik
     res.end()
     return
   }
-  await writeBody(ctx, response.body)
+  await writeBody(ctx, response.body, response.status === 204 || response.status === 304 ? -1 : declaredLength(response))
+}
+
+/** The Content-Length a Response declares for its body (-1: none, or not a plain number). */
+function declaredLength(response: ResponseLike): number {
+  const value = response.headers.get('content-length')
+  return value !== null && /^\d{1,15}$/.test(value) ? Number(value) : -1
 }
 
 /**
  * Writes `body` to the client with backpressure and ends the response. Rejects when the body
- * fails or the client goes away first (the body is then cancelled); the caller aborts the
- * connection. Uses only write/end/'drain'/'close' of the response, so it serves node:http's
- * ServerResponse and the fast front's alike.
+ * fails, breaks its declared length (`declared` ≥ 0) or yields something other than bytes, or
+ * when the client goes away first — even while the body is idle: the body is then cancelled.
+ * The caller aborts the connection. Uses only write/end/'drain'/'close' of the response, so it
+ * serves node:http's ServerResponse and the fast front's alike.
  */
-async function writeBody(ctx: RequestContext, body: ReadableStream<Uint8Array>): Promise<void> {
+async function writeBody(ctx: RequestContext, body: ReadableStream<Uint8Array>, declared: number): Promise<void> {
   const res = ctx.res
   const reader = body.getReader()
+  // A read pending on an idle body (a stream that has nothing yet) ends when the client leaves.
+  const gone = (): void => {
+    if (!res.writableFinished) void reader.cancel(new Error('client closed the connection')).catch(() => {})
+  }
+  res.once('close', gone)
   try {
     for (;;) {
       const { done, value } = await reader.read()
       if (res.destroyed) throw new Error('client closed the connection')
-      if (done) return void res.end()
-      ctx.bytes += value.length
+      if (done) {
+        if (declared >= 0 && ctx.bytes < declared) throw new Error(`response body shorter than its Content-Length (${ctx.bytes} of ${declared} bytes)`)
+        return void res.end()
+      }
+      // As Fetch: a body is bytes. (A string's length is not its size on the wire.)
+      if (!(value instanceof Uint8Array)) throw new TypeError('response body chunks must be Uint8Array')
+      ctx.bytes += value.byteLength
+      if (declared >= 0 && ctx.bytes > declared) throw new Error(`response body longer than its Content-Length (${declared} bytes)`)
       if (!res.write(value)) await drainedOrClosed(res)
     }
   } catch (err) {
     void reader.cancel(err).catch(() => {})
     throw err
+  } finally {
+    res.off('close', gone)
   }
 }
 

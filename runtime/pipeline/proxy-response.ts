@@ -13,6 +13,7 @@
  * (BodySource.sendTo, no Web stream involved) and any later use of the body finds it in use.
  */
 import { Readable } from 'node:stream'
+import { validateHeaderValue } from 'node:http'
 import type { RequestContext } from '../context.js'
 import { asksToClose, isHopByHop } from '../forward/hop-by-hop.js'
 import { sendError } from '../respond.js'
@@ -201,8 +202,16 @@ export function isProxyResponse(response: Response): response is ProxyResponse {
 /** A Response's fields as the flat list writeHead takes (hop-by-hop fields dropped, Set-Cookie kept apart). */
 export function flatWebHeaders(headers: Headers): string[] {
   const out: string[] = []
-  for (const [name, value] of headers) if (name !== 'set-cookie' && !isHopByHop(name)) out.push(name, value)
-  for (const cookie of headers.getSetCookie()) out.push('set-cookie', cookie)
+  // Fetch refuses only NUL, CR and LF in a value; node:http (and so both fronts) other controls too.
+  for (const [name, value] of headers) {
+    if (name === 'set-cookie' || isHopByHop(name)) continue
+    validateHeaderValue(name, value)
+    out.push(name, value)
+  }
+  for (const cookie of headers.getSetCookie()) {
+    validateHeaderValue('set-cookie', cookie)
+    out.push('set-cookie', cookie)
+  }
   return out
 }
 

@@ -26,10 +26,22 @@ function reply(req: SeenRequest): void {
   else okReply(req)
 }
 
-/** Everything the proxy sends back for `bytes`, up to its close. */
-function roundTrip(port: number, bytes: string): Promise<string> {
+/**
+ * Everything the proxy sends back for `bytes`, up to its close. Given several parts, each is
+ * written once the proxy has had a turn to read the one before (two event-loop turns: the
+ * loopback delivers at once, and a poll phase runs between them), so each arrives as a read of
+ * its own.
+ */
+function roundTrip(port: number, bytes: string | readonly string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.write(Buffer.from(bytes, 'latin1')))
+    const socket = connect(port, '127.0.0.1', async () => {
+      socket.setNoDelay(true)
+      const parts = typeof bytes === 'string' ? [bytes] : bytes
+      for (let i = 0; i < parts.length && !socket.destroyed; i++) {
+        if (i > 0) for (let turn = 0; turn < 2; turn++) await new Promise((r) => setImmediate(r))
+        if (!socket.destroyed) socket.write(Buffer.from(parts[i]!, 'latin1'))
+      }
+    })
     let out = ''
     socket.on('data', (d: Buffer) => (out += d.toString('latin1')))
     socket.on('error', reject)
@@ -80,9 +92,9 @@ const CASES: Array<[string, string]> = [
   ['obs-fold', 'GET /a HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n  folded\r\n\r\n'],
 ]
 
-async function proxyWith(t: Parameters<typeof proxyFor>[0], backend: RawBackend, fastFront: boolean) {
+async function proxyWith(t: Parameters<typeof proxyFor>[0], backend: RawBackend, fastFront: boolean, server: SwitchyardConfig['server'] = {}) {
   return proxyFor(t, backend, {}, {
-    server: { fastFront },
+    server: { ...server, fastFront },
     routes: [
       { match: { path: '/old/*' }, redirect: { to: '/new/:splat' } },
       { match: { path: '/status' }, respond: { status: 200, body: 'up\n', headers: { 'x-respond': '1' } } },
@@ -215,3 +227,208 @@ test('server.maxConnections: a connection over the limit is closed at accept and
 test('server.maxConnections must be a whole number above 0', () => {
   assert.throws(() => resolveConfig({ server: { maxConnections: 0 }, routes: [{ respond: { status: 200 } }] } as unknown as SwitchyardConfig, 'start'), /server\.maxConnections: expected a whole number above 0/)
 })
+
+/** A seeded generator of whole numbers below `n` (mulberry32): the same cases on every run. */
+function seeded(seed: number): (n: number) => number {
+  let state = seed >>> 0
+  return (n) => {
+    state = (state + 0x6d2b79f5) >>> 0
+    let x = Math.imul(state ^ (state >>> 15), state | 1)
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
+    return ((x ^ (x >>> 14)) >>> 0) % n
+  }
+}
+
+// Pipelines of well-formed requests of every kind, cut into pieces as they come (besides CASES).
+const SPLIT_PIPELINES = [
+  `GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /status HTTP/1.1\r\nHost: a\r\n\r\nPOST /3 HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcGET /hooked/4 HTTP/1.1\r\nHost: a\r\n\r\nGET /handler HTTP/1.1\r\nHost: a\r\n\r\n${LAST}`,
+  `GET /1 HTTP/1.1\r\nHost: a\r\n\r\n\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n${LAST}`,
+  `GET /1 HTTP/1.1\r\nHost: a\r\n\r\nPOST /2 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nGET /3 HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nhiGET /4 HTTP/1.1\r\nHost: a\r\n\r\n${LAST}`,
+  'GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\nX: a\x00\r\n\r\n',
+]
+
+// The fuzz's requests: well-formed ones built from these parts, and mutated ones (from FUZZ_PIECES).
+const FUZZ_METHODS = ['GET', 'GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS']
+const FUZZ_TARGETS = ['/a?x=1', '/hooked/2', '/handler', '/status', '/old/x', 'http://b.example/a', '/a%20b?c=%ff']
+const FUZZ_FORWARDED = ['/a?x=1', '/hooked/2', 'http://b.example/a', '/a%20b?c=%ff']
+/** Fields a request the proxy serves may carry, wherever it is in a pipeline. */
+const FUZZ_FIELDS = [
+  'Accept: */*', 'X-A: b', 'X-A: c', 'Cookie: a=1', 'Cookie: b=2', 'Accept-Language: en', 'Connection: keep-alive',
+  'X-Empty:', 'X-Pad: \t v \t', 'Content-Length: 0', 'Content-Type: text/plain', 'Content-Type: text/html', 'Forwarded: for=1.2.3.4',
+]
+/** Fields that make a request refused, handed over, or the last on its connection. */
+const FUZZ_RISKY_FIELDS = [
+  'Connection: close', 'Expect: 100-continue', 'Expect: 200-ok', 'Transfer-Encoding: gzip', 'Upgrade: h2c\r\nConnection: Upgrade',
+  'Connection: x-forwarded-for', 'Host: b', 'Content-Length: 1, 1', 'Transfer-Encoding: chunked\r\nContent-Length: 2',
+]
+const FUZZ_PIECES = [
+  'GET /a?x=1 HTTP/1.1\r\nHost: a\r\nAccept: */*\r\n\r\n',
+  'HEAD /status HTTP/1.1\r\nHost: a:80\r\nX-A: b\r\n\r\n',
+  'GET /hooked/2 HTTP/1.1\r\nHost: a\r\n\r\n',
+  'GET /handler HTTP/1.1\r\nHost: a\r\n\r\n',
+  'GET /old/x HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n',
+  'POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc',
+  'POST /t HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nxyz\r\n0\r\n\r\n',
+]
+const FUZZ_ATOMS = [
+  '\r', '\n', '\r\n', ' ', '\t', '\x00', '\x0b', '\x7f', '\xff', ':', ',', ';', '=', '-', '+', '"', '\\', '/', '?', '#', '%', '@',
+  'a', 'A', '0', '1', 'chunked', 'HTTP/1.0', '\r\n ', 'Host: b\r\n', 'Connection: close\r\n', 'Content-Length: 1\r\n',
+  'Transfer-Encoding: chunked\r\n', 'Expect: 100-continue\r\n', 'Upgrade: x\r\n',
+]
+// Requests none of which goes upstream (see fuzzCase).
+const FUZZ_FOLLOW_UPS = [
+  'GET /status HTTP/1.1\r\nHost: a\r\n\r\n',
+  'GET /handler HTTP/1.1\r\nHost: a\r\n\r\n',
+  'GET /old/y HTTP/1.1\r\nHost: a\r\n\r\n',
+  'POST /status HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi',
+]
+const FUZZ_END = 'GET /status HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n'
+const FUZZ_CASES = 100
+
+const pick = <T>(list: readonly T[], rnd: (n: number) => number): T => list[rnd(list.length)]!
+
+/** A well-formed request; `risky`: it may also be refused, handed over or close its connection. */
+function wellFormed(rnd: (n: number) => number, risky: boolean): string {
+  const version = risky && rnd(6) === 0 ? 'HTTP/1.0' : 'HTTP/1.1'
+  const target = pick(FUZZ_TARGETS, rnd)
+  const lines = [`${pick(FUZZ_METHODS, rnd)} ${target} ${version}`]
+  const host = risky ? rnd(8) : 1
+  if (host !== 0) lines.push(host === 2 ? 'Host: a\r\nHost: a' : host === 3 ? 'Host: a b' : 'Host: a')
+  for (let k = rnd(4); k > 0; k--) lines.push(pick(risky && rnd(2) === 0 ? FUZZ_RISKY_FIELDS : FUZZ_FIELDS, rnd))
+  let body = ''
+  switch (rnd(4)) {
+    case 0: lines.push('Content-Length: 3'); body = 'abc'; break
+    // Only where the body is read (sent upstream). An answer to a request with a chunked body
+    // nobody read closes the connection if the body was not complete when its head was written
+    // (body-guard.ts); node:http runs the handler between parsing the head and the body of the
+    // same read when it reads the socket itself, not when it is handed the bytes, so that
+    // differs with the front (known, harmless).
+    case 1:
+      if (!FUZZ_FORWARDED.includes(target)) break
+      lines.push('Transfer-Encoding: chunked')
+      body = '3\r\nabc\r\n1;x=y\r\nd\r\n0\r\nX-Trailer: 1\r\n\r\n'
+  }
+  return `${lines.join('\r\n')}\r\n\r\n${body}`
+}
+
+/** One of FUZZ_PIECES changed at 1–3 seeded places (bytes inserted, removed or overwritten). */
+function mutated(rnd: (n: number) => number): string {
+  let bytes = pick(FUZZ_PIECES, rnd)
+  for (let k = 1 + rnd(3); k > 0; k--) {
+    const at = rnd(bytes.length + 1)
+    const atom = pick(FUZZ_ATOMS, rnd)
+    switch (rnd(3)) {
+      case 0: bytes = bytes.slice(0, at) + atom + bytes.slice(at); break
+      case 1: bytes = bytes.slice(0, at) + bytes.slice(at + 1 + rnd(3)); break
+      default: bytes = bytes.slice(0, at) + atom + bytes.slice(at + 1)
+    }
+  }
+  return bytes
+}
+
+/**
+ * 0–2 well-formed requests the proxy serves; one that may be refused, handed over, close the
+ * connection or be malformed (mutated: only when it comes first); 0–2 requests that never go
+ * upstream; one that closes the connection. So what is compared never hangs on timing that
+ * differs by design or by chance: node:http reads pipelined requests while it answers earlier
+ * ones (a body that breaks off behind a response in flight gets bodyIdleTimeout's 408 there,
+ * the fast front's 400 at once), and it still hands the runtime requests pipelined behind one
+ * it answers with `Connection: close` (whether those reach the upstream first is a race).
+ */
+function fuzzCase(rnd: (n: number) => number): string {
+  let bytes = ''
+  for (let k = rnd(3); k > 0; k--) bytes += wellFormed(rnd, false)
+  bytes += bytes === '' && rnd(2) === 0 ? mutated(rnd) : wellFormed(rnd, true)
+  for (let k = rnd(3); k > 0; k--) bytes += pick(FUZZ_FOLLOW_UPS, rnd)
+  return bytes + FUZZ_END
+}
+
+/** `bytes` cut at 1–2 seeded places: 2–3 writes. */
+function splitAt(bytes: string, rnd: (n: number) => number): string[] {
+  const cuts = [...new Set([1 + rnd(bytes.length - 1), ...(rnd(2) === 1 ? [1 + rnd(bytes.length - 1)] : [])])].sort((a, b) => a - b)
+  return [0, ...cuts].map((from, i) => bytes.slice(from, cuts[i]))
+}
+
+test('seeded framing fuzz and TCP splits: the fast front and node:http answer alike and send the same requests upstream', { timeout: 60_000 }, async (t) => {
+  // (A response to HEAD without the body: bytes after it would break the upstream connection.)
+  const headAware = (req: SeenRequest) => req.line.startsWith('HEAD ') ? req.socket.write('HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n') : reply(req)
+  const fastBackend = await rawBackend(headAware)
+  const nodeBackend = await rawBackend(headAware)
+  // Short limits, so that a case leaving a head, a body or a connection open ends soon (408 or a close) on both.
+  const server = { headersTimeout: '1s', keepAliveTimeout: '100ms', bodyIdleTimeout: '500ms' } as const
+  const fast = await proxyWith(t, fastBackend, true, server)
+  const node = await proxyWith(t, nodeBackend, false, server)
+  const rnd = seeded(0x5eed)
+  const cases: Array<[string, string | string[]]> = CASES.map(([label, bytes]) => [`${label}, split`, splitAt(bytes, rnd)])
+  for (const [i, bytes] of SPLIT_PIPELINES.entries()) for (let k = 0; k < 4; k++) cases.push([`pipeline #${i}, split`, splitAt(bytes, rnd)])
+  for (let i = 0; i < FUZZ_CASES; i++) {
+    const bytes = fuzzCase(rnd)
+    cases.push([`fuzz #${i}`, bytes], [`fuzz #${i}, split`, splitAt(bytes, rnd)])
+  }
+  // (An empty Host is sent on as the backend's own address: each proxy has its own backend.)
+  const upstream = (b: RawBackend, from: number) => b.requests.slice(from).map((r) => `${r.head}\n${r.body}`.replace(/127\.0\.0\.1:\d+/g, 'H')).sort()
+  for (const [label, bytes] of cases) {
+    const before = [fastBackend.requests.length, nodeBackend.requests.length]
+    const [viaFast, viaNode] = await Promise.all([roundTrip(fast.port, bytes), roundTrip(node.port, bytes)])
+    const what = `${label}: ${JSON.stringify(bytes)}`
+    assert.equal(viaFast, viaNode, what)
+    assert.deepEqual(upstream(fastBackend, before[0]!), upstream(nodeBackend, before[1]!), `${what}: upstream`)
+  }
+})
+
+/** A proxy whose routes answer with handler Responses built by `make` (per path). */
+async function handlerProxy(t: Parameters<typeof proxyFor>[0], fastFront: boolean, routes: Record<string, () => Response>) {
+  const backend = await rawBackend()
+  return proxyFor(t, backend, {}, {
+    server: { fastFront },
+    routes: Object.entries(routes).map(([path, make]) => ({ match: { path }, handle: async () => make() })),
+  } as Partial<SwitchyardConfig>)
+}
+
+for (const fastFront of [true, false]) {
+  const front = fastFront ? 'fast front' : 'node:http'
+
+  test(`${front}: a handler's idle body stream is cancelled when the client leaves`, T, async (t) => {
+    let cancelled!: () => void
+    const wasCancelled = new Promise<void>((r) => (cancelled = r))
+    const proxy = await handlerProxy(t, fastFront, {
+      '/idle': () => new Response(new ReadableStream({
+        start(c) { c.enqueue(new TextEncoder().encode('first')) }, // then nothing, ever
+        cancel() { cancelled() },
+      })),
+    })
+    const c = connect(proxy.port, '127.0.0.1', () => c.write('GET /idle HTTP/1.1\r\nHost: a\r\n\r\n'))
+    let got = ''
+    await new Promise<void>((resolve) => c.on('data', (d: Buffer) => (got += d.toString('latin1')).includes('first') && resolve()))
+    c.destroy()
+    await wasCancelled
+  })
+
+  test(`${front}: a handler body that is not bytes, or breaks its Content-Length, aborts the connection`, T, async (t) => {
+    const proxy = await handlerProxy(t, fastFront, {
+      '/text': () => new Response(new ReadableStream({ start(c) { c.enqueue('héllo wörld' as unknown as Uint8Array); c.close() } })),
+      '/long': () => new Response(new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode('123456789')); c.close() } }), { headers: { 'content-length': '6' } }),
+      '/short': () => new Response(new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode('123')); c.close() } }), { headers: { 'content-length': '6' } }),
+      '/ctl': () => new Response('x', { headers: { 'x-a': 'a\x7fb' } }),
+    })
+    for (const path of ['/text', '/long', '/short', '/ctl']) {
+      const c = await RawClient.open(proxy.port)
+      c.write(`GET ${path} HTTP/1.1\r\nHost: a\r\n\r\nGET ${path} HTTP/1.1\r\nHost: a\r\n\r\n`)
+      const rest = await c.rest() // the proxy closes the connection
+      assert.doesNotMatch(rest, /HTTP\/1\.1 200[\s\S]*HTTP\/1\.1 200/, `${path}: a second response after a broken one`)
+      assert.doesNotMatch(rest, /\x7f|w\xc3\xb6rld|789/, `${path}: bytes that break the framing went out`)
+    }
+  })
+
+  test(`${front}: a request pipelined behind a refused one never reaches the upstream`, T, async (t) => {
+    const backend = await rawBackend()
+    const proxy = await proxyWith(t, backend, fastFront)
+    for (const refused of ['GET /a HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n', 'GET /a HTTP/1.1\r\n\r\n', 'TRACE /a HTTP/1.1\r\nHost: a\r\n\r\n']) {
+      const c = await RawClient.open(proxy.port)
+      c.write(`${refused}DELETE /next HTTP/1.1\r\nHost: a\r\n\r\n`)
+      assert.ok((await c.response()).status >= 400)
+      await c.closed
+    }
+    assert.equal(backend.requests.length, 0)
+  })
+}

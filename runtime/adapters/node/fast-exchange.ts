@@ -129,7 +129,10 @@ export class FastResponse extends EventEmitter {
     return this
   }
 
-  /** `headers`: flat [name, value, …], already valid (parsed by llhttp upstream or checked in config). */
+  /**
+   * `headers`: flat [name, value, …], already valid: parsed by llhttp (upstream, cache), checked
+   * in config, or validated where a Web Response is flattened (sendWebResponse, flatWebHeaders).
+   */
   writeHead(status: number, headers: readonly string[]): this {
     if (this.headersSent) throw new Error('headers already sent')
     this.statusCode = status
@@ -166,9 +169,9 @@ export class FastResponse extends EventEmitter {
   write(chunk: Uint8Array): boolean {
     if (this.destroyed || this.writableEnded) return false
     const socket = this.#corked()
-    if (!this.#bodyAllowed || chunk.length === 0) return socket.writableNeedDrain === false
+    if (!this.#bodyAllowed || chunk.byteLength === 0) return socket.writableNeedDrain === false
     if (this.#chunked) {
-      socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1')
+      socket.write(`${chunk.byteLength.toString(16)}\r\n`, 'latin1')
       socket.write(chunk)
       return socket.write(CRLF)
     }
@@ -177,7 +180,7 @@ export class FastResponse extends EventEmitter {
 
   end(chunk?: Uint8Array): this {
     if (this.destroyed || this.writableEnded) return this
-    if (chunk !== undefined && chunk.length > 0) this.write(chunk)
+    if (chunk !== undefined && chunk.byteLength > 0) this.write(chunk)
     const socket = this.#corked()
     this.writableEnded = true
     // The callback of the last write says when the whole response is flushed.
@@ -185,8 +188,9 @@ export class FastResponse extends EventEmitter {
     return this
   }
 
+  /** Aborts the connection, unless this response is finished (the connection may be serving the next one). */
   destroy(): this {
-    if (!this.destroyed) this.owner.socket.destroy()
+    if (!this.destroyed && !this.writableFinished) this.owner.socket.destroy()
     return this
   }
 

@@ -38,6 +38,11 @@ export interface FastFrontHost {
 
 /** Bytes of pipelined requests held while a response is in flight; past this the socket is paused. */
 const MAX_QUEUED = 64 * 1024
+/**
+ * As node:http (HTTP_SERVER_KEEP_ALIVE_TIMEOUT_BUFFER): an idle connection outlives the timeout
+ * it advertises by 1 s, so a client reusing it near that limit is not reset.
+ */
+const KEEP_ALIVE_BUFFER = 1000
 /** An incomplete head may hold this much more than maxHeaderSize before node:http takes it over. */
 const PARTIAL_MARGIN = 8 * 1024
 
@@ -307,7 +312,7 @@ class FastConnection implements ParserHost, ExchangeOwner {
         this.#detach()
         this.socket.end(reply, () => this.socket.destroy())
       }
-    } else if (keepAliveTimeout > 0 && now - this.#idleSince >= keepAliveTimeout) {
+    } else if (keepAliveTimeout > 0 && now - this.#idleSince >= keepAliveTimeout + KEEP_ALIVE_BUFFER) {
       this.#detach()
       this.socket.destroy()
     }

@@ -97,6 +97,7 @@ export class NodeListener {
       noDelay: true,
       highWaterMark: STREAM_HIGH_WATER_MARK,
     }, (req, res) => {
+      if (behindClosing(req, res)) return
       const rejection = checkRequest(req)
       if (rejection === undefined) onRequest(req, res)
       else if (rejection.status === 200) answerOptions(res)
@@ -107,6 +108,7 @@ export class NodeListener {
     // 100-continue is sent when the body is first read (body-guard.ts), so a request refused
     // here or by a hook gets its final status instead and the body is never invited.
     this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      if (behindClosing(req, res)) return
       const rejection = checkRequest(req)
       if (rejection !== undefined) return rejection.status === 200 ? answerOptions(res) : refuse(res, rejection)
       expectContinue(req)
@@ -291,6 +293,16 @@ export function checkRequest(req: IncomingMessage): Rejection | undefined {
     }
   }
   return undefined
+}
+
+/**
+ * node:http still emits a request pipelined behind a response that closes the connection (a
+ * refusal, node's own 400 for a missing Host): its answer could never be delivered, so it must
+ * not reach an upstream either — a DELETE would run with nobody told. It is left unanswered.
+ */
+function behindClosing(req: IncomingMessage, res: ServerResponse): boolean {
+  const earlier = (req.socket as ParserSocket)._httpMessage as (ServerResponse & { _last?: boolean }) | null | undefined
+  return earlier != null && earlier !== res && earlier._last === true
 }
 
 /** How often expired header and keep-alive timeouts are looked for (ms). */
