@@ -5,6 +5,7 @@
  * is built for them.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { FastRequest, FastResponse } from './adapters/node/fast-exchange.js'
 import type { ResolvedRoute } from './resolved-config.js'
 import type { PickContext } from './balancer/balancer.js'
 import type { RoutableRequest } from './router/router.js'
@@ -15,6 +16,14 @@ import type { RequestHookContext } from './pipeline/hook-context.js'
 import type { TraceEvent } from './trace.js'
 import type { BodyGuard } from './body-guard.js'
 import { resolveForwarded } from './client-address.js'
+
+/**
+ * The client's request as the data plane sees it: node:http's, or the fast front's (a request
+ * without a body: no stream to read). Code that reads a body has a node:http request by then.
+ */
+export type FrontRequest = IncomingMessage | FastRequest
+/** The client's response: node:http's, or the fast front's (the same writeHead/write/end/events subset). */
+export type FrontResponse = ServerResponse | FastResponse
 
 export class RequestContext implements PickContext, RoutableRequest {
   readonly startTime = performance.now()
@@ -59,7 +68,7 @@ export class RequestContext implements PickContext, RoutableRequest {
   /** Watches the request body (idle timeout, size limit); requests with a body only. */
   bodyGuard: BodyGuard | undefined = undefined
 
-  constructor(readonly req: IncomingMessage, readonly res: ServerResponse, readonly generation: Generation) {
+  constructor(readonly req: FrontRequest, readonly res: FrontResponse, readonly generation: Generation) {
     this.method = req.method ?? 'GET'
     const ip = req.socket.remoteAddress ?? ''
     this.peerIp = ip.startsWith('::ffff:') ? ip.slice(7) : ip
@@ -79,6 +88,14 @@ export class RequestContext implements PickContext, RoutableRequest {
       else if (name.length === 14 && name.toLowerCase() === 'content-length') this.hasBody ||= raw[i + 1] !== '0'
       else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') this.hasBody = true
     }
+  }
+
+  /**
+   * The request's body as a stream. Only node:http's requests have one: the fast front serves
+   * requests without a body, so any code that reads one (ctx.hasBody) has a node:http request.
+   */
+  get bodyStream(): IncomingMessage {
+    return this.req as IncomingMessage
   }
 
   /** Sets host from the Host header or an absolute-form authority, lowercased, port removed. */

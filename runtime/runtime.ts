@@ -9,7 +9,7 @@ import { ServerResponse, type IncomingMessage } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import type { ResolvedConfig } from './resolved-config.js'
 import { Generation } from './generation.js'
-import { RequestContext } from './context.js'
+import { RequestContext, type FrontRequest, type FrontResponse } from './context.js'
 import { ServerStateRegistry } from './upstream/server-state.js'
 import { PoolRegistry } from './forward/pool-registry.js'
 import { NodeListener, type FastListener } from './adapters/node/node-listener.js'
@@ -40,7 +40,7 @@ export interface RuntimeOptions {
    * request starts. Off by default: then each instrumentation point is one undefined-check.
    */
   trace?: boolean
-  onTrace?: (req: IncomingMessage, res: ServerResponse, trace: TraceEvent[]) => void
+  onTrace?: (req: FrontRequest, res: FrontResponse, trace: TraceEvent[]) => void
   /** How long close() waits for middleware close() calls (ms, default 5000); then it logs them and goes on. */
   middlewareCloseTimeout?: number
 }
@@ -69,7 +69,7 @@ export class Runtime {
   readonly #middlewareCloseTimeout: number
   /** An access logger or onLog failure was reported (once: a broken logger would repeat it on every request). */
   #logFailureReported = false
-  readonly #onTrace: ((req: IncomingMessage, res: ServerResponse, trace: TraceEvent[]) => void) | undefined
+  readonly #onTrace: ((req: FrontRequest, res: FrontResponse, trace: TraceEvent[]) => void) | undefined
   readonly #pipeline: PipelineEnv = {
     log: silentLog,
     cached: (ctx, group, target, hooks) => this.cache.handle(ctx, group, target, hooks),
@@ -134,8 +134,7 @@ export class Runtime {
   readonly handleFast = (req: FastRequest, res: FastResponse): boolean => {
     const gen = this.#generation
     if (gen === undefined || gen.config.server.fastFront === false) return false
-    // The fast request and response implement what this path uses of node:http's (fast-exchange.ts).
-    const ctx = new RequestContext(req as unknown as IncomingMessage, res as unknown as ServerResponse, gen)
+    const ctx = new RequestContext(req, res, gen)
     try {
       setRequestTarget(ctx)
     } catch {

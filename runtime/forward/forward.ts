@@ -62,7 +62,7 @@ export function forwardRequest(ctx: RequestContext, group: UpstreamGroup, path: 
   if (retry !== undefined && ctx.hasBody && (isIdempotent(method) || retry.retryNonIdempotent)) {
     const length = replayableLength(ctx, retry.maxReplayBody)
     if (length >= 0) {
-      return readBody(ctx.req, length, (body) => {
+      return readBody(ctx.bodyStream, length, (body) => {
         if (body === undefined) {
           ctx.error = 'client request aborted'
           return handler.cancel()
@@ -161,7 +161,7 @@ class ProxyHandler implements UpstreamHandler {
     if (perTry > 0) {
       this.#tryTimer = setTimeout(() => this.#abort?.(codedError('SWITCHYARD_TRY_TIMEOUT', 'upstream per-try timeout')), perTry)
     }
-    const body = this.body ?? (this.streamBody !== undefined ? this.streamBody : ctx.hasBody ? ctx.req : null)
+    const body = this.body ?? (this.streamBody !== undefined ? this.streamBody : ctx.hasBody ? ctx.bodyStream : null)
     try {
       member.pool.dispatch({ path: this.path, method: this.method, headers, body }, this)
     } catch (err) {

@@ -18,7 +18,7 @@
  * `timeouts.bodyIdle` a relayed answer's body, and `timeouts.total` everything until the switch
  * or the relayed answer's end; an open tunnel has only `tunnelIdle`.
  */
-import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http'
+import { request as httpRequest, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http'
 import { connect as netConnect, isIP, type Socket } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import type { RequestContext } from '../context.js'
@@ -397,7 +397,8 @@ export class Tunnel {
     // answer still waiting for the upstream must not hold both connections.
     client.once('end', () => this.ctx.res.writableEnded || client.destroy())
     this.#pending = []
-    if (!attachToSocket(this.ctx.res, client)) {
+    // A tunnel's request came through node:http's 'upgrade' (the fast front hands upgrades over).
+    if (!attachToSocket(this.ctx.res as ServerResponse, client)) {
       this.ctx.error ??= 'client connection still busy with an earlier response'
       this.#end()
       return false

@@ -47,7 +47,7 @@ export async function forwardWeb(ctx: RequestContext, groupName: string, init: R
   let method = ctx.method
   let path = ctx.target
   let raw: string[] = ctx.req.rawHeaders
-  let body: Readable | null = ctx.hasBody ? ctx.req : null
+  let body: Readable | null = ctx.hasBody ? ctx.bodyStream : null
   if (init instanceof Request) {
     if (init.bodyUsed) throw new TypeError('ctx.forward: the request body was already read; pass { body } with a new one')
     const url = new URL(init.url)

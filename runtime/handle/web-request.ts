@@ -8,7 +8,7 @@ export function toWebRequest(ctx: RequestContext, prebuilt?: Headers): Request {
   const withBody = ctx.hasBody && ctx.method !== 'GET' && ctx.method !== 'HEAD'
   const init: RequestInit & { duplex?: 'half' } = { method: ctx.method, headers }
   if (withBody) {
-    init.body = nodeToWeb(ctx.req, 'drain')
+    init.body = nodeToWeb(ctx.bodyStream, 'drain')
     init.duplex = 'half'
   }
   return new Request(url, init)

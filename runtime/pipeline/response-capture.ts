@@ -18,7 +18,7 @@
  * transfer them) without touching the cache's stored body or the store branch of a tee.
  */
 import { validateHeaderName, validateHeaderValue, type ServerResponse } from 'node:http'
-import type { RequestContext } from '../context.js'
+import type { RequestContext, FrontResponse } from '../context.js'
 import { StreamedBody, hasNullBody } from './web-response-sink.js'
 import { newProxyResponse, type ProxyResponse, type BodySource } from './proxy-response.js'
 
@@ -45,7 +45,7 @@ export class ResponseCapture implements BodySource {
   #drain: (() => void) | undefined
   #moreDrain: Array<() => void> | undefined
 
-  constructor(readonly client: ServerResponse, readonly method: string, readonly receiver: CaptureReceiver) {}
+  constructor(readonly client: FrontResponse, readonly method: string, readonly receiver: CaptureReceiver) {}
 
   get headersSent(): boolean {
     return this.#headersSent

@@ -9,6 +9,7 @@ import { request as httpRequest, type IncomingMessage, type ServerResponse, type
 import type { Socket } from 'node:net'
 import { resolve as resolvePath } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { FrontRequest, FrontResponse } from '../../runtime/context.js'
 import { Runtime } from '../../runtime/runtime.js'
 import type { ResolvedConfig, ResolvedServer } from '../../runtime/resolved-config.js'
 import type { AccessRecord, RuntimeLog } from '../../runtime/log.js'
@@ -113,7 +114,7 @@ export async function createTestProxy(input: ConfigInput, options: TestProxyOpti
   const pending = new Map<number, Pending>()
   const runtime = new Runtime({
     log, trace: true, ...(options.cacheNow ? { cacheNow: options.cacheNow } : {}),
-    onTrace: (req: IncomingMessage, res: ServerResponse, trace: TraceEvent[]) => {
+    onTrace: (req: FrontRequest, res: FrontResponse, trace: TraceEvent[]) => {
       const p = pending.get(req.socket.remotePort ?? -1)
       if (p === undefined) return // a request from outside the kit (listen: true)
       p.trace = trace
