@@ -20,6 +20,7 @@
 import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import type { ResolvedConfig, ResolvedListen } from '../../resolved-config.js'
+import type { FrontRequest } from '../../context.js'
 import { isValidHost, withoutTrailingDot } from '../../canonical.js'
 import { nominatesProtected } from '../../forward/hop-by-hop.js'
 import { tunnelProtocol, plainRequestHead } from '../../upgrade/upgrade-request.js'
@@ -184,7 +185,7 @@ export class NodeListener {
       maxHeaderSize: options.maxHeaderSize,
       checkInterval: checkInterval(options),
     }, {
-      serve: (req, res) => checkRequest(req as unknown as IncomingMessage) === undefined && onFast.serve(req, res),
+      serve: (req, res) => checkRequest(req) === undefined && onFast.serve(req, res),
       handOff: (socket, bytes) => {
         // Paused so that node:http's 'data' listener does not start the flow before the bytes are back.
         socket.pause()
@@ -238,7 +239,7 @@ export class NodeListener {
  * the raw headers with length checks first, so the common request costs a few comparisons.
  * Rewrites Host to an absolute-form target's authority.
  */
-export function checkRequest(req: IncomingMessage): Rejection | undefined {
+export function checkRequest(req: FrontRequest): Rejection | undefined {
   if (req.httpVersionMajor !== 1) return { status: 505, reason: `HTTP/${req.httpVersion} is not supported` }
   // TRACE would echo the request, headers the proxy added included, back to the client (nginx: 405).
   if (req.method === 'TRACE') return { status: 405, reason: 'TRACE is not allowed' }
