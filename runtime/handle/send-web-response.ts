@@ -1,8 +1,8 @@
 /** Writes a Web `Response` from a handler to the client, streaming its body with backpressure. */
 import type { RequestContext } from '../context.js'
 import type { ResolvedHeaderRules } from '../resolved-config.js'
-import { validateHeaderValue } from 'node:http'
-import { asksToClose, isHopByHop } from '../forward/hop-by-hop.js'
+import { asksToClose } from '../forward/hop-by-hop.js'
+import { flatWebHeaders } from '../pipeline/proxy-response.js'
 
 /** The parts of a Response we use; duck-typed so a Response from another undici copy works too. */
 export interface ResponseLike {
@@ -18,18 +18,7 @@ export function isResponseLike(value: unknown): value is ResponseLike {
 
 export async function sendWebResponse(ctx: RequestContext, response: ResponseLike, rules: ResolvedHeaderRules | undefined): Promise<void> {
   const res = ctx.res
-  const headers: string[] = []
-  for (const [name, value] of response.headers) {
-    if (name === 'set-cookie' || isHopByHop(name) || rules?.remove.includes(name)) continue
-    validateHeaderValue(name, value)
-    headers.push(name, value)
-  }
-  if (!rules?.remove.includes('set-cookie')) {
-    for (const cookie of response.headers.getSetCookie()) {
-      validateHeaderValue('set-cookie', cookie)
-      headers.push('set-cookie', cookie)
-    }
-  }
+  const headers = flatWebHeaders(response.headers, rules?.remove)
   if (rules) for (const [n, v] of rules.append) headers.push(n, v)
   // Connection is hop-by-hop and not copied, but a Response saying `Connection: close` (e.g.
   // bodyLimit's 413) asks for this connection to end after it: Node then writes the header.

@@ -199,15 +199,19 @@ export function isProxyResponse(response: Response): response is ProxyResponse {
   return ProxyResponseClass !== undefined && response instanceof ProxyResponseClass
 }
 
-/** A Response's fields as the flat list writeHead takes (hop-by-hop fields dropped, Set-Cookie kept apart). */
-export function flatWebHeaders(headers: Headers): string[] {
+/**
+ * A Response's fields as the flat list writeHead takes (hop-by-hop fields dropped, Set-Cookie kept
+ * apart), each value validated; `remove`: lowercase names left out too (a route's header rules).
+ */
+export function flatWebHeaders(headers: Headers, remove?: readonly string[]): string[] {
   const out: string[] = []
   // Fetch refuses only NUL, CR and LF in a value; node:http (and so both fronts) other controls too.
   for (const [name, value] of headers) {
-    if (name === 'set-cookie' || isHopByHop(name)) continue
+    if (name === 'set-cookie' || isHopByHop(name) || remove?.includes(name)) continue
     validateHeaderValue(name, value)
     out.push(name, value)
   }
+  if (remove?.includes('set-cookie')) return out
   for (const cookie of headers.getSetCookie()) {
     validateHeaderValue('set-cookie', cookie)
     out.push('set-cookie', cookie)

@@ -13,6 +13,7 @@
 import { EventEmitter } from 'node:events'
 import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http'
 import type { Socket } from 'node:net'
+import { asksToClose } from '../../forward/hop-by-hop.js'
 
 /** What the response tells its connection. */
 export interface ExchangeOwner {
@@ -145,7 +146,7 @@ export class FastResponse extends EventEmitter {
       head += `${name}: ${value}\r\n`
       switch (name.length) {
         case 4: if (name.toLowerCase() === 'date') hasDate = true; break
-        case 10: if (name.toLowerCase() === 'connection' && /(?:^|[\s,])close(?:$|[\s,])/i.test(value)) this.#close = true; break
+        case 10: if (name.toLowerCase() === 'connection' && asksToClose(value)) this.#close = true; break
         case 14: if (name.toLowerCase() === 'content-length') hasLength = true; break
         // A framing header that reached here anyway is the message's own: keep it, add none.
         case 17: if (name.toLowerCase() === 'transfer-encoding') hasLength = true; break
