@@ -5,12 +5,14 @@
  * learn which code is running, logs it (mapped to proxy.config.ts:line:col) and ends the
  * process with SIGKILL — or, when supervised, hands the report to the supervisor and waits to
  * be replaced. No timeout can interrupt synchronous code; killing the process is the only way
- * back, and the supervisor (src/supervisor/) is what makes that a recovery.
+ * back, and the supervisor (src/supervisor/) is what makes that a recovery. The thread runs at
+ * a lower priority (thread-priority.ts), so booting it does not delay the first response.
  */
 import { Worker } from 'node:worker_threads'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import inspector from 'node:inspector'
+import { startAtLowerPriority, WATCHDOG_NICE } from './thread-priority.js'
 import { HEARTBEAT, PHASE, PHASES, FORMAT, SLOTS, type Phase, type WatchdogThreadData } from './shared.js'
 
 export interface WatchdogOptions {
@@ -55,7 +57,7 @@ export function startWatchdog(options: WatchdogOptions): { watchdog: Watchdog; d
     pauseTimeoutMs: 1000,
   }
   Atomics.store(view, FORMAT, options.format === 'json' ? 1 : 0)
-  const thread = new Worker(threadFile(), { workerData: data, stdout: false, stderr: false })
+  const { value: thread } = startAtLowerPriority(() => new Worker(threadFile(), { workerData: data, stdout: false, stderr: false }), WATCHDOG_NICE)
   thread.unref()
   thread.on('error', () => {}) // a failed watchdog must not take the proxy down
   const beat = setInterval(() => Atomics.add(view, HEARTBEAT, 1), tickMs)
