@@ -103,6 +103,8 @@ export class FastResponse extends EventEmitter {
   #bodyAllowed = true
   /** Close the connection after this response (`Connection: close` asked for one). */
   #close = false
+  /** This response corked the socket until the end of the loop's turn (see #corked). */
+  #heldToEndOfTurn = false
 
   constructor(readonly req: FastRequest, readonly owner: ExchangeOwner) {
     super()
@@ -169,7 +171,7 @@ export class FastResponse extends EventEmitter {
 
   write(chunk: Uint8Array): boolean {
     if (this.destroyed || this.writableEnded) return false
-    const socket = this.#corked()
+    const socket = this.#corked(true)
     if (!this.#bodyAllowed || chunk.byteLength === 0) return socket.writableNeedDrain === false
     if (this.#chunked) {
       socket.write(`${chunk.byteLength.toString(16)}\r\n`, 'latin1')
@@ -210,11 +212,25 @@ export class FastResponse extends EventEmitter {
     this.emit('close')
   }
 
-  /** Corks the socket until the end of this tick (as node:http does) and sends the head first. */
-  #corked(): Socket {
+  /**
+   * Corks the socket and sends the head first. The end of a response is flushed at the end of
+   * this tick, as node:http does. Body written before the end is held until the end of this
+   * turn of the event loop (setImmediate): libuv reads an upstream socket again at once when a
+   * read filled its 64 KiB buffer, so a 64 KiB response arrives as two reads in one turn, and
+   * flushing after each made two writes to the client where one does (issue #6: 64 KiB
+   * responses 1 write instead of 2, ~10 % less CPU per request).
+   */
+  #corked(midResponse = false): Socket {
     const socket = this.owner.socket
     if (socket.writableCorked === 0) {
       socket.cork()
+      this.#heldToEndOfTurn = midResponse
+      if (midResponse) setImmediate(uncork, socket)
+      else process.nextTick(uncork, socket)
+    } else if (this.#heldToEndOfTurn && !midResponse) {
+      // The end arrived in the same turn: flush with it, not later. (The pending setImmediate
+      // then finds the socket uncorked, or flushes a pipelined response early: harmless.)
+      this.#heldToEndOfTurn = false
       process.nextTick(uncork, socket)
     }
     if (this.#head !== '') {
@@ -222,7 +238,7 @@ export class FastResponse extends EventEmitter {
       this.#head = ''
     } else if (!this.headersSent) {
       this.writeHead(this.statusCode, [])
-      return this.#corked()
+      return this.#corked(midResponse)
     }
     return socket
   }
