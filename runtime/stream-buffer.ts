@@ -8,7 +8,8 @@
  * 1 MiB uploads 977 → 779 µs. It is a threshold, not an allocation: an idle connection costs
  * nothing more. A client that stops reading a large download leaves ~195 KiB held per connection
  * (122 KiB with 16 KiB); a body nobody reads yet (a hook still deciding), up to ~160 KiB (64 KiB).
- * Upstream sockets keep Node's defaults: a larger write buffer there showed no gain for uploads
- * and held ~130 KiB more per upload to a server that stops reading.
+ * Upstream sockets keep Node's defaults: a larger write buffer alone showed no gain for uploads
+ * and held ~130 KiB more per upload to a server that stops reading. What did help uploads was
+ * fewer, larger writes: see BODY_WRITE_BUFFER in upstream-client/request-body.ts.
  */
 export const STREAM_HIGH_WATER_MARK = 128 * 1024
