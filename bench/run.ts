@@ -11,9 +11,9 @@ import { nginxBinary, nginxVersion, originConfig, proxyConfig, startNginx } from
 import { cpuPlan, freePort, installCleanupHandlers, start, stopAll, waitForHttp, type Managed } from './lib/processes.js'
 import { rssBytes, treeMemory } from './lib/proc-stats.js'
 import { header, keyValueTable, mib, scenarioTable, type KeyValueRow, type ScenarioResult } from './lib/report.js'
-import { LOAD_SCENARIOS, SWITCHYARD_SCENARIOS, TODO_SCENARIOS, measureRun } from './lib/scenarios.js'
+import { LOAD_SCENARIOS, SWITCHYARD_SCENARIOS, measureRun } from './lib/scenarios.js'
 import { ensureBuilt, startSwitchyard, writeSwitchyardConfig } from './lib/switchyard.js'
-import { coldStart, idleConnections, reloadLatency, type Ctx } from './lib/switchyard-scenarios.js'
+import { coldStart, idleConnections, reloadLatency, routeVariants, type Ctx } from './lib/switchyard-scenarios.js'
 import { wrkVersion } from './lib/wrk.js'
 
 const benchDir = dirname(fileURLToPath(import.meta.url))
@@ -58,7 +58,7 @@ if (!(rounds >= 1) || !(durationS >= 1) || !(idleCount >= 1)) {
   process.exit(2)
 }
 for (const n of only ?? []) {
-  if (!allScenarioNames.includes(n) && !TODO_SCENARIOS.some((t) => t.name === n)) {
+  if (!allScenarioNames.includes(n)) {
     console.error(`unknown scenario '${n}'; known: ${allScenarioNames.join(', ')}`)
     process.exit(2)
   }
@@ -108,12 +108,12 @@ async function main(): Promise<void> {
   // Plan and expected time.
   const proxyCount = allProxyNames.filter((p) => wantProxy(p) && (p !== 'nginx' || nginxBin)).length
   const perScenario = proxyCount * (warmupS + rounds * durationS + 0.5 * (rounds + 1))
-  const syTime = syScenarios.length > 0 && wantProxy('switchyard') ? syScenarios.reduce((a, s) => a + s.estimateS, 0) : 0
+  const routesTime = syScenarios.some((s) => s.name === 'routes') ? 3 * (warmupS + rounds * durationS + 0.5 * (rounds + 1)) + 2 : 0
+  const syTime = syScenarios.length > 0 && wantProxy('switchyard') ? syScenarios.reduce((a, s) => a + s.estimateS, 0) + routesTime : 0
   const total = loadScenarios.length * perScenario + syTime + 10
   log(`Scenarios (${rounds} round(s) × ${durationS} s, warm-up ${warmupS} s per proxy):`)
   for (const s of LOAD_SCENARIOS) log(`  ${loadScenarios.includes(s) ? '✓' : '-'} ${s.name.padEnd(12)} ${s.title}`)
   for (const s of SWITCHYARD_SCENARIOS) log(`  ${syScenarios.includes(s) && wantProxy('switchyard') ? '✓' : '-'} ${s.name.padEnd(12)} ${s.title} (Switchyard only)`)
-  for (const s of TODO_SCENARIOS) log(`  ✗ ${s.name.padEnd(12)} ${s.title}: not in the harness yet — run bench/hooks.ts`)
   log(`CPU: ${cpu.note}`)
   log(`Expected total time: ~${Math.ceil(total / 60)} min (${Math.round(total)} s)\n`)
 
@@ -224,7 +224,7 @@ async function main(): Promise<void> {
   const syRows: KeyValueRow[] = []
   if (syScenarios.length > 0 && wantProxy('switchyard')) {
     const why = unavailable.get('switchyard') ?? (await ensureBuilt(repoRoot, log))
-    const ctx: Ctx = { repoRoot, workDir, originPort, proxyCpus: cpu.proxy, loadCpus: cpu.load, log }
+    const ctx: Ctx = { repoRoot, workDir, originPort, proxyCpus: cpu.proxy, loadCpus: cpu.load, log, rounds, durationS, warmupS }
     for (const s of syScenarios) {
       if (why) {
         syRows.push({ metric: s.title, value: 'not available', note: why.slice(0, 200).replaceAll('|', '/') })
@@ -234,6 +234,7 @@ async function main(): Promise<void> {
       try {
         if (s.name === 'cold-start') syRows.push(...(await coldStart(ctx)))
         else if (s.name === 'reload') syRows.push(...(await reloadLatency(ctx)))
+        else if (s.name === 'routes') syRows.push(...(await routeVariants(ctx)))
         else if (s.name === 'idle-10k') syRows.push(...(await idleConnections(ctx, { clientScript: js['idle-keepalive']!, count: idleCount })))
         else if (s.name === 'idle-rss') {
           const t = targets.find((x) => x.name === 'switchyard')
@@ -255,7 +256,6 @@ async function main(): Promise<void> {
       }
     }
   }
-  for (const s of TODO_SCENARIOS) syRows.push({ metric: s.title, value: 'see bench/hooks.ts', note: 'measured in-process against a plain route: `node --import tsx bench/hooks.ts` (not yet a harness scenario)' })
   if (syRows.length > 0) {
     const md = keyValueTable('Switchyard only', syRows)
     sections.push(md)

@@ -39,12 +39,8 @@ export const SWITCHYARD_SCENARIOS: SwitchyardScenario[] = [
   { name: 'cold-start', title: 'Cold start (spawn → first proxied 200), median of 5', estimateS: 10 },
   { name: 'reload', title: 'Reload latency under `switchyard dev`, median of 20', estimateS: 10 },
   { name: 'idle-10k', title: 'Memory with 10,000 idle keep-alive connections', estimateS: 20 },
-]
-
-// Not harness scenarios yet (they need Switchyard-only routes): bench/hooks.ts measures both against a plain route.
-export const TODO_SCENARIOS: Array<{ name: string; title: string }> = [
-  { name: 'cache-hit', title: 'Cache hit (small body served from the memory cache)' },
-  { name: 'hook-route', title: 'Route with an onRequest hook (small body)' },
+  // estimateS is per round × duration; see bench/run.ts.
+  { name: 'routes', title: 'Cache hit and a route with a hook, against a plain route (small body, 64 connections)', estimateS: 0 },
 ]
 
 /** One wrk run against `port`, with the CPU time and peak RSS of the process tree rooted at `pid`. */
