@@ -1,9 +1,10 @@
 /**
  * The fast front: reads every new connection of a listener itself, with llhttp (the parser
  * node:http uses, strict, from undici's wasm build), and serves the requests that need nothing
- * of node:http — HTTP/1.1, keep-alive, no body, no `Expect`, no upgrade, a `Host` — on any route,
- * without building node:http's IncomingMessage/ServerResponse streams (about a fifth of the CPU
- * of a small forwarded request).
+ * of node:http — HTTP/1.1 (keep-alive or `Connection: close`), no body, no `Expect`, no upgrade,
+ * a `Host` — on any route, without building node:http's IncomingMessage/ServerResponse streams
+ * (about a fifth of the CPU of a small forwarded request; for a connection per request, the
+ * hand-off and node:http's per-connection set-up cost more than the request itself).
  *
  * Anything else, and anything llhttp refuses, is handed to node:http: the bytes of that request
  * and all that follows are put back in the socket and the socket given to node:http as a new
@@ -107,6 +108,8 @@ class FastConnection implements ParserHost, ExchangeOwner {
   #idleSince: number
   /** The parse stopped at the end of a message (not at an ineligible head). */
   #complete = false
+  /** The request being parsed asked to close the connection after its response. */
+  #lastRequest = false
   #paused = false
   #detached = false
 
@@ -129,7 +132,10 @@ class FastConnection implements ParserHost, ExchangeOwner {
 
   onHeadersComplete(_status: number, upgrade: boolean, keepAlive: boolean): number {
     const p = this.parser
-    if (upgrade || !keepAlive || p.versionMajor !== 1 || p.versionMinor !== 1) return PARSE_PAUSED
+    if (upgrade || p.versionMajor !== 1 || p.versionMinor !== 1) return PARSE_PAUSED
+    // HTTP/1.1 without keep-alive is `Connection: close`: answered here with the same, and the
+    // connection closed after it (nothing pipelined behind it is read), as node:http does.
+    this.#lastRequest = !keepAlive
     const raw = p.headers
     let host = false
     for (let i = 0; i < raw.length; i += 2) {
@@ -215,6 +221,7 @@ class FastConnection implements ParserHost, ExchangeOwner {
     const consumed = p.consumed
     const req = new FastRequest(p.method, p.target, p.headers, this.socket)
     const res = new FastResponse(req, this)
+    if (this.#lastRequest) res.shouldKeepAlive = false
     this.#response = res
     this.#headSince = 0
     if (!this.front.host.serve(req, res)) {
