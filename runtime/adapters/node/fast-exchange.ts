@@ -8,7 +8,8 @@
  *
  * The response is written the way node:http writes it: the head and whatever follows in the
  * same tick in one corked write; `Date`, `Connection: keep-alive` and `Keep-Alive: timeout=N`
- * added; chunked framing when the length is unknown; no body for HEAD, 1xx, 204 and 304.
+ * added (or `Connection: close`); chunked framing when the length is unknown, or for an HTTP/1.0
+ * client that does not take chunks, no framing and a close; no body for HEAD, 1xx, 204 and 304.
  */
 import { EventEmitter } from 'node:events'
 import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http'
@@ -33,11 +34,14 @@ const SINGLE_FIELDS = new Set([
   'last-modified', 'server', 'age', 'expires',
 ])
 
-/** A bodiless HTTP/1.1 request parsed by the fast front. */
+/** As node:http: an HTTP/1.0 client takes a chunked response only when its `TE` names chunked. */
+const CHUNKED_TE = /(?:^|\W)chunked(?:$|\W)/i
+
+/** A bodiless HTTP/1.1 or HTTP/1.0 request parsed by the fast front. */
 export class FastRequest {
-  readonly httpVersion = '1.1'
+  readonly httpVersion: '1.1' | '1.0'
   readonly httpVersionMajor = 1
-  readonly httpVersionMinor = 1
+  readonly httpVersionMinor: 1 | 0
   /** The body (none) has been read: for code that asks whether the client finished sending. */
   readonly complete = true
   readonly readableEnded = true
@@ -45,7 +49,17 @@ export class FastRequest {
   destroyed = false
   #headers: IncomingHttpHeaders | undefined
 
-  constructor(readonly method: string, public url: string, readonly rawHeaders: string[], readonly socket: Socket) {}
+  constructor(readonly method: string, public url: string, readonly rawHeaders: string[], readonly socket: Socket, minor: 1 | 0 = 1) {
+    this.httpVersionMinor = minor
+    this.httpVersion = minor === 1 ? '1.1' : '1.0'
+  }
+
+  /** Whether a response of unknown length may be sent chunked (else it is delimited by the close). */
+  get takesChunked(): boolean {
+    if (this.httpVersionMinor === 1) return true
+    const te = this.headers.te
+    return typeof te === 'string' && CHUNKED_TE.test(te)
+  }
 
   /**
    * Built on first use (the forward path reads rawHeaders only), with node:http's rules for
@@ -140,7 +154,8 @@ export class FastResponse extends EventEmitter {
     if (this.headersSent) throw new Error('headers already sent')
     this.statusCode = status
     let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'unknown'}\r\n`
-    let hasLength = false
+    let hasContentLength = false
+    let hasEncoding = false
     let hasDate = false
     for (let i = 0; i < headers.length; i += 2) {
       const name = headers[i]!
@@ -149,21 +164,25 @@ export class FastResponse extends EventEmitter {
       switch (name.length) {
         case 4: if (name.toLowerCase() === 'date') hasDate = true; break
         case 10: if (name.toLowerCase() === 'connection' && asksToClose(value)) this.#close = true; break
-        case 14: if (name.toLowerCase() === 'content-length') hasLength = true; break
+        case 14: if (name.toLowerCase() === 'content-length') hasContentLength = true; break
         // A framing header that reached here anyway is the message's own: keep it, add none.
-        case 17: if (name.toLowerCase() === 'transfer-encoding') hasLength = true; break
+        case 17: if (name.toLowerCase() === 'transfer-encoding') hasEncoding = true; break
       }
     }
     if (!hasDate) head += date()
     if (this.owner.closing) this.#close = true
+    const chunkedOk = this.req.takesChunked
+    // As node:http: the connection is kept only when the next message can be found, by a
+    // Content-Length or chunked framing (an HTTP/1.0 client may not take chunks).
+    if (!hasContentLength && !chunkedOk) this.#close = true
     // In node:http's order: Date, Connection (and Keep-Alive), then the framing it adds.
     const keepAlive = this.owner.keepAliveHeader
     head += this.#close ? 'Connection: close\r\n' : `Connection: keep-alive\r\n${keepAlive}`
     this.#bodyAllowed = this.req.method !== 'HEAD' && status !== 204 && status !== 304 && status >= 200
-    if (this.#bodyAllowed && !hasLength) {
+    if (this.#bodyAllowed && !hasContentLength && !hasEncoding && chunkedOk) {
       this.#chunked = true
       head += 'Transfer-Encoding: chunked\r\n\r\n'
-    } else head += '\r\n'
+    } else head += '\r\n' // (no length and no chunks: the body ends at the close)
     this.#head = head
     this.headersSent = true
     return this

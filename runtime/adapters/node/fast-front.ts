@@ -1,8 +1,8 @@
 /**
  * The fast front: reads every new connection of a listener itself, with llhttp (the parser
  * node:http uses, strict, from undici's wasm build), and serves the requests that need nothing
- * of node:http — HTTP/1.1 (keep-alive or `Connection: close`), no body, no `Expect`, no upgrade,
- * a `Host` — on any route, without building node:http's IncomingMessage/ServerResponse streams
+ * of node:http — HTTP/1.1 or 1.0 (keep-alive or not), no body, no `Expect`, no upgrade, a
+ * `Host` — on any route, without building node:http's IncomingMessage/ServerResponse streams
  * (about a fifth of the CPU of a small forwarded request; for a connection per request, the
  * hand-off and node:http's per-connection set-up cost more than the request itself).
  *
@@ -132,9 +132,10 @@ class FastConnection implements ParserHost, ExchangeOwner {
 
   onHeadersComplete(_status: number, upgrade: boolean, keepAlive: boolean): number {
     const p = this.parser
-    if (upgrade || p.versionMajor !== 1 || p.versionMinor !== 1) return PARSE_PAUSED
-    // HTTP/1.1 without keep-alive is `Connection: close`: answered here with the same, and the
-    // connection closed after it (nothing pipelined behind it is read), as node:http does.
+    if (upgrade || p.versionMajor !== 1 || p.versionMinor > 1) return PARSE_PAUSED
+    // Without keep-alive (HTTP/1.1 with `Connection: close`, HTTP/1.0 without `Connection:
+    // keep-alive`) the request is answered with `Connection: close`, and the connection closed
+    // after it (nothing pipelined behind it is read), as node:http does.
     this.#lastRequest = !keepAlive
     const raw = p.headers
     let host = false
@@ -219,7 +220,7 @@ class FastConnection implements ParserHost, ExchangeOwner {
     // A parse error, or a request this front does not serve: node:http parses it from its start.
     if (ret !== PARSE_PAUSED || !this.#complete) return this.#handOff(whole)
     const consumed = p.consumed
-    const req = new FastRequest(p.method, p.target, p.headers, this.socket)
+    const req = new FastRequest(p.method, p.target, p.headers, this.socket, p.versionMinor === 0 ? 0 : 1)
     const res = new FastResponse(req, this)
     if (this.#lastRequest) res.shouldKeepAlive = false
     this.#response = res
