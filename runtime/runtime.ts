@@ -58,6 +58,8 @@ export class Runtime {
   readonly #inflight = new Map<Generation, number>()
   readonly #listeners = new Map<string, NodeListener>()
   #closing = false
+  /** Loads under way: close() waits for them, so that none opens a listener after it. */
+  readonly #loads = new Set<Promise<Generation>>()
   /**
    * Middleware holding resources → how many live Generations list it. It is closed when the
    * last of them retires; a later config listing the same object again counts it anew (and it
@@ -91,8 +93,22 @@ export class Runtime {
     return this.#generation
   }
 
-  /** Builds and swaps in a Generation for `config`, then brings listeners in line with it. */
+  /**
+   * Builds and swaps in a Generation for `config`, then brings listeners in line with it.
+   * Refused once close() has begun: a reload finishing late must not listen again.
+   */
   async load(config: ResolvedConfig): Promise<Generation> {
+    if (this.#closing) throw new Error('the runtime is closed: the config was not loaded')
+    const loading = this.#load(config)
+    this.#loads.add(loading)
+    try {
+      return await loading
+    } finally {
+      this.#loads.delete(loading)
+    }
+  }
+
+  async #load(config: ResolvedConfig): Promise<Generation> {
     this.cache.configure(config)
     const next = new Generation(this.#nextId++, config, this.states, this.pools, this.log)
     const previous = this.#generation
@@ -365,6 +381,8 @@ export class Runtime {
   /** Graceful stop: no new connections, in-flight requests get up to `drainTimeout` ms. */
   async close(drainTimeout = this.#generation?.config.server.drainTimeout ?? 10_000): Promise<void> {
     this.#closing = true
+    // A load still opening listeners (or the admin port) would add them after the loop below.
+    await Promise.allSettled(this.#loads)
     await Promise.all([...this.#listeners.values()].map((l) => l.close(drainTimeout)))
     this.#listeners.clear()
     this.#closeMiddleware([...this.#middlewareRefs.keys()])

@@ -4,6 +4,7 @@ import { after } from 'node:test'
 import { readdirSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { trackHandleOrigins, handleOrigin } from './helpers/handle-origins.js'
 
 const root = fileURLToPath(new URL('.', import.meta.url))
 const filters = process.argv.slice(2)
@@ -24,6 +25,7 @@ if (files.length === 0) {
   console.error(`no test files match ${filters.join(' ')}`)
   process.exit(1)
 }
+trackHandleOrigins() // before the imports: a leftover handle is reported with the test that opened it
 for (const file of files) await import(pathToFileURL(file).href)
 
 // Every test must close what it opened. If anything still keeps the process alive after the
@@ -44,11 +46,25 @@ function describeHandle(handle: object): string | undefined {
   const h = handle as Record<string, unknown> & { constructor?: { name?: string }; address?: () => unknown }
   const kind = h.constructor?.name ?? 'handle'
   if (kind === 'WriteStream' || kind === 'ReadStream') return undefined // stdio
-  if (kind === 'Server') return `Server ${JSON.stringify(h.address?.())}`
+  if (kind === 'Server') return `Server ${JSON.stringify(h.address?.())}${from(handle)}`
   const fd = (h._handle as { fd?: number } | undefined)?.fd
   if (kind === 'Socket' && (fd === 0 || fd === 1 || fd === 2)) return undefined // our own stdio
-  if (kind === 'Socket') return `Socket ${String(h.localAddress)}:${String(h.localPort)} → ${String(h.remoteAddress)}:${String(h.remotePort)}`
+  if (kind === 'Socket' || kind === 'TLSSocket') {
+    return `${kind} ${String(h.localAddress)}:${String(h.localPort)} → ${String(h.remoteAddress)}:${String(h.remotePort)}${from(handle)}`
+  }
   if (kind === 'ChildProcess') return `ChildProcess pid ${String(h.pid)} ${String(h.spawnfile)} ${JSON.stringify(h.spawnargs)}`
   if (kind === 'Timeout') return `Timeout ${String(h._idleTimeout)} ms: ${String(h._onTimeout).slice(0, 100)}`
   return kind
+}
+
+/**
+ * Which test opened the handle, when known; and for a socket whose peer has closed and that has
+ * nothing left to write, that it does not hold the process by itself (libuv stops such a handle,
+ * yet Node still lists it): look at the other handles first.
+ */
+function from(handle: object): string {
+  const socket = handle as { readableEnded?: boolean; writableLength?: number }
+  const idle = socket.readableEnded === true && socket.writableLength === 0 ? ', half-open and idle (not what holds the process)' : ''
+  const origin = handleOrigin(handle)
+  return `${idle}${origin === undefined ? '' : `, ${origin}`}`
 }

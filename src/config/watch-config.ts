@@ -123,12 +123,16 @@ export class ConfigWatcher {
     }
   }
 
+  /** Stops watching; resolves once a reload already running has finished (no other starts). */
   async close(): Promise<void> {
     this.#closed = true
     clearTimeout(this.#timer)
     clearTimeout(this.#verifyTimer)
     clearInterval(this.#pollTimer)
     await this.#watcher.close()
+    // The owner closes what the reload loads into next (server.close: the runtime): a reload
+    // finishing after that would open listeners nobody closes.
+    await this.#idle
   }
 }
 

@@ -24,3 +24,15 @@ test('several listeners serve the same routes; a reload opens new ones and close
   assert.equal((await http(`http://127.0.0.3:${c.port}/`)).body.toString(), 'two')
   await assert.rejects(http(`http://127.0.0.2:${b!.port}/`)) // removed listener is closed
 })
+
+test('close() while a load is opening its listener waits for it and closes it; a load after close() is refused', async (t) => {
+  const runtime = new Runtime()
+  t.after(() => runtime.close(200)) // if an assertion fails first
+  const config = resolveConfig({ listen: [{ host: '127.0.0.1', port: 0 }], routes: [{ respond: { body: 'x' } }] }, 'start')
+  const loading = runtime.load(config) // listen() is under way
+  await runtime.close(200)
+  await loading
+  assert.deepEqual(runtime.addresses(), [], 'no listener left open by the load close() overlapped')
+  await assert.rejects(runtime.load(config), /closed/)
+  assert.deepEqual(runtime.addresses(), [])
+})

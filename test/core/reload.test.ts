@@ -100,6 +100,32 @@ export default defineConfig(async ({ mode }) => ({ routes: [{ respond: { body: g
   assert.equal((await http(url)).body.toString(), 'bonjour dev')
 })
 
+test('close() while a watch-triggered reload runs: the reload finishes first, and nothing listens afterwards', async (t) => {
+  const dir = tempDir()
+  t.after(() => dir.remove())
+  dir.write('proxy.config.ts', respondConfig('v1'))
+  let reloadStarted!: () => void
+  const started = new Promise<void>((r) => (reloadStarted = r))
+  let reloadEnded!: (type: string) => void
+  const ended = new Promise<string>((r) => (reloadEnded = r))
+  const server = await SwitchyardServer.start({
+    configFile: dir.path('proxy.config.ts'), mode: 'dev', watch: true, log: watchableLogger(), override: { port: 0, host: '127.0.0.1' },
+    onConfig: (event) => {
+      if (!event.reload) return
+      if (event.type === 'loading') reloadStarted()
+      else reloadEnded(event.type)
+    },
+  })
+  t.after(() => server.close(1000))
+  dir.write('proxy.config.ts', respondConfig('v2'))
+  await started // the reload is building the config now
+  await server.close(1000)
+  // A reload still running after close() would open a listener again once it loads: a port
+  // nobody closes, and a test process that never exits.
+  assert.equal(await ended, 'loaded')
+  assert.deepEqual(server.addresses, [])
+})
+
 test('in-flight requests finish on the config they started with; pools of unchanged servers are kept', async (t) => {
   const a = await echoBackend('a')
   const b = await echoBackend('b')

@@ -256,6 +256,7 @@ test('an answer sent before a large or unknown request body was read closes the 
   ]
   for (const [bytes, status] of cases) {
     const c = await rawClient(proxy.port)
+    t.after(() => c.socket.destroy()) // half-open (allowHalfOpen) after the proxy's FIN until destroyed
     c.socket.write(bytes)
     await c.closed
     assert.match(c.text(), status, bytes.slice(0, 30))
@@ -291,6 +292,7 @@ test('Expect: 100-continue is sent when the body is first read: a request refuse
   const expecting = (path: string, length: number) => `PUT ${path} HTTP/1.1\r\nHost: test\r\nContent-Length: ${length}\r\nExpect: 100-continue\r\n\r\n`
   for (const [path, status] of [['/limited', 413], ['/auth', 401]] as const) {
     const c = await rawClient(proxy.port)
+    t.after(() => c.socket.destroy()) // half-open (allowHalfOpen) after the proxy's FIN until destroyed
     c.socket.write(expecting(path, 10_000))
     await c.closed // a final status instead of 100: the client may send the body anyway, so the connection ends
     assert.match(c.text(), new RegExp(`^HTTP/1\\.1 ${status} `), path)
@@ -402,6 +404,7 @@ test('Node internals the body guard relies on (if this fails, runtime/body-guard
   onRequest = (_req, res) => void res.end('early')
   for (const head of [`POST / HTTP/1.1\r\nHost: test\r\nContent-Length: ${DISCARD_MAX + 1}\r\n\r\n`, 'POST / HTTP/1.1\r\nHost: test\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n']) {
     const e = await rawClient(port)
+    t.after(() => e.socket.destroy()) // half-open (allowHalfOpen) after the proxy's FIN until destroyed
     e.socket.write(head)
     await e.closed
     assert.match(e.text(), /^HTTP\/1\.1 200 OK\r\n[^]*Connection: close\r\n[^]*early$/, head)

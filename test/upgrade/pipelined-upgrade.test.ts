@@ -52,8 +52,8 @@ function refusing(socket: Socket): void {
 }
 
 /** Sends /slow and the upgrade in one packet; resolves once /slow is held at the upstream. */
-async function pipelined(proxy: TestProxy, up: HeldUpstream, path: string) {
-  const c = await client(proxy.port)
+async function pipelined(t: { after(fn: () => unknown): void }, proxy: TestProxy, up: HeldUpstream, path: string) {
+  const c = await client(t, proxy.port)
   c.socket.write(SLOW + handshake(path))
   await up.arrived
   return c
@@ -75,7 +75,7 @@ async function reload(proxy: TestProxy, config: SwitchyardConfig): Promise<void>
 test('the upstream switches: its 101 follows the earlier response, and the tunnel works', T, async (t) => {
   const up = await heldUpstream(t, switching)
   const proxy = await proxyFor(t, { upstreams: { u: { servers: [up.url] } }, routes: [{ to: 'u' }] })
-  const c = await pipelined(proxy, up, '/ws')
+  const c = await pipelined(t, proxy, up, '/ws')
   assert.equal(up.conns.length, 1, 'the upgrade is not sent upstream before the earlier response is out')
   up.release()
   await until(() => c.text().endsWith('WELCOME'), 'the 101')
@@ -92,7 +92,7 @@ test('the upstream switches: its 101 follows the earlier response, and the tunne
 test('the upstream refuses: its answer follows the earlier response, then the connection closes', T, async (t) => {
   const up = await heldUpstream(t, refusing)
   const proxy = await proxyFor(t, { upstreams: { u: { servers: [up.url] } }, routes: [{ to: 'u' }] })
-  const c = await pipelined(proxy, up, '/ws')
+  const c = await pipelined(t, proxy, up, '/ws')
   up.release()
   await c.ended
   assert.match(c.text(), /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nSLOWHTTP\/1\.1 403 Forbidden\r\n[\s\S]*\r\nconnection: close\r\n\r\nDENIED$/i)
@@ -106,7 +106,7 @@ test('no server answers (502): the error follows the earlier response (no crash)
     upstreams: { u: { servers: [up.url] }, dead: { servers: ['http://127.0.0.1:1'] } },
     routes: [{ match: { path: '/dead' }, to: 'dead' }, { to: 'u' }],
   })
-  const c = await pipelined(proxy, up, '/dead')
+  const c = await pipelined(t, proxy, up, '/dead')
   up.release()
   await c.ended
   assert.match(c.text(), /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nSLOWHTTP\/1\.1 502 Bad Gateway\r\n/)
@@ -126,7 +126,7 @@ test("a hook's refusal follows the earlier response, and the old config retires 
     ],
   }
   const proxy = await proxyFor(t, config)
-  const c = await pipelined(proxy, up, '/auth')
+  const c = await pipelined(t, proxy, up, '/auth')
   await reload(proxy, config)
   up.release()
   await c.ended
@@ -153,7 +153,7 @@ test('served as a plain request: its answer follows the earlier one, keep-alive 
     ],
   }
   const proxy = await proxyFor(t, config)
-  const c = await pipelined(proxy, up, '/plain')
+  const c = await pipelined(t, proxy, up, '/plain')
   await reload(proxy, config)
   up.release()
   await until(() => c.text().endsWith('5\r\nPLAIN\r\n0\r\n\r\n'), 'the plain answer')
@@ -170,7 +170,7 @@ test('an earlier response larger than the socket buffer is written in full befor
   const up = await heldUpstream(t, switching)
   const proxy = await proxyFor(t, { upstreams: { u: { servers: [up.url] } }, routes: [{ to: 'u' }] })
   const size = 4 * 1024 * 1024
-  const c = await pipelined(proxy, up, '/ws')
+  const c = await pipelined(t, proxy, up, '/ws')
   up.release(size)
   await until(() => c.text().endsWith('WELCOME'), 'the whole response, then the 101')
   const at = c.text().indexOf('HTTP/1.1 101 ')
@@ -182,7 +182,7 @@ test('an earlier response larger than the socket buffer is written in full befor
 test('an earlier response that closes the connection: the upgrade is dropped, nothing goes upstream', T, async (t) => {
   const up = await heldUpstream(t, switching)
   const proxy = await proxyFor(t, { upstreams: { u: { servers: [up.url] } }, routes: [{ to: 'u' }] })
-  const c = await client(proxy.port)
+  const c = await client(t, proxy.port)
   c.socket.write(`TRACE / HTTP/1.1\r\nHost: app.test\r\n\r\n${handshake('/ws')}`) // 405, Connection: close
   await c.ended
   assert.match(c.text(), /^HTTP\/1\.1 405 /)

@@ -76,10 +76,14 @@ export interface RawClient {
   closed: Promise<void>
 }
 
-/** A client connection collecting what it receives. */
-export function client(port: number): Promise<RawClient> {
+/**
+ * A client connection collecting what it receives, destroyed after the test: it is half-open
+ * (allowHalfOpen) once the proxy ends its side, and would stay open until then.
+ */
+export function client(t: After, port: number): Promise<RawClient> {
   return new Promise((resolve, reject) => {
     const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true })
+    t.after(() => socket.destroy())
     let received = ''
     const closed = new Promise<void>((r) => socket.once('close', () => r()))
     const ended = Promise.race([new Promise<void>((r) => socket.once('end', r)), closed])

@@ -13,7 +13,7 @@ test('any protocol is tunnelled: exact 101 head, bytes right after either head p
     socket.on('data', (d: Buffer) => socket.write(d.toString().toUpperCase()))
   })
   const proxy = await proxyFor(t, { upstreams: { u: { servers: [up.url] } }, routes: [{ to: 'u' }] })
-  const c = await client(proxy.port)
+  const c = await client(t, proxy.port)
   c.socket.write(`${handshake('/x')}early `)
   await until(() => c.text().includes('WELCOME'), 'the 101 and the first bytes')
   assert.ok(c.text().startsWith('HTTP/1.1 101 Switching Protocols\r\nUpgrade: foo/1\r\nConnection: Upgrade\r\nX-App: 1\r\n\r\nWELCOME'), c.text())
@@ -86,7 +86,7 @@ test('as for a plain request: no Host in HTTP/1.1 is 400, an unknown expectation
   assert.match(expectation, /^HTTP\/1\.1 417 /)
   assert.equal(up.conns.length, 0)
   // No body follows, so no interim 100 is due (RFC 9110 §10.1.1); Expect is not sent upstream.
-  const c = await client(proxy.port)
+  const c = await client(t, proxy.port)
   c.socket.write(handshake('/', 'Expect: 100-continue\r\n'))
   await until(() => c.text().includes('\r\n\r\n'), 'the 101')
   assert.match(c.text(), /^HTTP\/1\.1 101 /)
@@ -114,7 +114,7 @@ test("an answer node:http cannot parse is an invalid upstream response (502), it
 test('a client that leaves during the handshake frees the server slot; the record says so', T, async (t) => {
   const up = await rawUpstream(t, () => {}) // never answers
   const proxy = await proxyFor(t, { upstreams: { u: { servers: [up.url] } }, routes: [{ to: 'u' }] })
-  const c = await client(proxy.port)
+  const c = await client(t, proxy.port)
   c.socket.write(handshake())
   await until(() => up.conns.length === 1 && up.conns[0]!.received.includes('\r\n\r\n'), 'the handshake upstream')
   assert.equal(proxy.runtime.states.get(up.url).inflight, 1)
@@ -131,7 +131,7 @@ test('a caching route still tunnels (the cache never sees an upgrade)', T, async
     socket.on('data', (d: Buffer) => socket.write(d))
   })
   const proxy = await proxyFor(t, { upstreams: { u: { servers: [up.url] } }, routes: [{ to: 'u', cache: true }] })
-  const c = await client(proxy.port)
+  const c = await client(t, proxy.port)
   c.socket.write(handshake())
   await until(() => c.text().includes('\r\n\r\n'), 'the 101')
   c.socket.write('ping')

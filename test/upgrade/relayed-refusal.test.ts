@@ -14,7 +14,7 @@ const T = { timeout: 20_000 }
 async function stalling(t: { after(fn: () => unknown): void }, timeouts: UpstreamTimeouts) {
   const up = await rawUpstream(t, (socket) => socket.write('HTTP/1.1 403 Forbidden\r\ncontent-length: 100\r\n\r\npartial'))
   const proxy = await proxyFor(t, { upstreams: { u: { servers: [up.url], timeouts } }, routes: [{ to: 'u' }] })
-  const c = await client(proxy.port)
+  const c = await client(t, proxy.port)
   c.socket.write(handshake())
   await until(() => c.text().endsWith('partial'), 'the start of the refusal')
   return { up, proxy, c }
@@ -47,7 +47,7 @@ test('timeouts.total bounds a relayed answer', T, async (t) => {
 test('timeouts.total bounds the handshake: 504', T, async (t) => {
   const up = await rawUpstream(t, () => {}) // never answers
   const proxy = await proxyFor(t, { upstreams: { u: { servers: [up.url], timeouts: { total: '100ms' } } }, routes: [{ to: 'u' }] })
-  const c = await client(proxy.port)
+  const c = await client(t, proxy.port)
   c.socket.write(handshake())
   await c.ended
   assert.match(c.text(), /^HTTP\/1\.1 504 /)
