@@ -46,6 +46,8 @@ const MAX_QUEUED = 64 * 1024
 const KEEP_ALIVE_BUFFER = 1000
 /** An incomplete head may hold this much more than maxHeaderSize before node:http takes it over. */
 const PARTIAL_MARGIN = 8 * 1024
+/** A lingering close waits this long for the client's own close (nginx's lingering_timeout). */
+const LINGER_MS = 5000
 
 export class FastFront {
   /** Coarse clock (performance.now() ms), updated by the check interval and on each connection. */
@@ -110,6 +112,8 @@ class FastConnection implements ParserHost, ExchangeOwner {
   #complete = false
   /** The request being parsed asked to close the connection after its response. */
   #lastRequest = false
+  /** Bytes arrived behind the last request and were dropped. */
+  #dropped = false
   #paused = false
   #detached = false
 
@@ -163,7 +167,12 @@ class FastConnection implements ParserHost, ExchangeOwner {
   // ---- socket ----
 
   readonly #onData = (chunk: Buffer): void => {
-    if (this.#response !== undefined) return this.#queue(chunk)
+    if (this.#response !== undefined) {
+      // Behind a request that closes the connection nothing is parsed: read and drop it, never
+      // pause (see #closeSoon for why the socket must keep being read).
+      if (this.#lastRequest) return void (this.#dropped = true)
+      return this.#queue(chunk)
+    }
     if (this.#headSince === 0) this.#headSince = this.front.now
     this.#parse(chunk)
   }
@@ -229,7 +238,10 @@ class FastConnection implements ParserHost, ExchangeOwner {
       this.#response = undefined
       return this.#handOff(whole)
     }
-    if (consumed < data.length) this.#queue(data.subarray(consumed))
+    if (consumed < data.length) {
+      if (this.#lastRequest) this.#dropped = true
+      else this.#queue(data.subarray(consumed))
+    }
   }
 
   /** The reads of the head so far, as one buffer; none kept. */
@@ -252,7 +264,7 @@ class FastConnection implements ParserHost, ExchangeOwner {
   responseDone(res: FastResponse, close: boolean): void {
     if (res !== this.#response) return
     this.#response = undefined
-    if (close || this.front.closing) return this.#closeSoon()
+    if (close || this.front.closing) return this.#closeSoon(this.#dropped || this.#queued !== undefined)
     this.#idleSince = this.front.now = performance.now()
     this.parser.resume()
     if (this.#queued === undefined) return
@@ -294,13 +306,31 @@ class FastConnection implements ParserHost, ExchangeOwner {
     this.front.release(this)
   }
 
-  /** Ends the connection once what was written is flushed (as node:http's destroySoon). */
-  #closeSoon(): void {
+  /**
+   * Ends the connection once what was written is flushed (as node:http's destroySoon). With
+   * `linger` (the client sent more than was answered), a lingering close, as nginx does: the
+   * socket is read on and what arrives dropped until the client closes too, or LINGER_MS after
+   * the response is flushed. Closing a socket with unread bytes makes the kernel send a reset,
+   * which throws away the part of the response not yet delivered.
+   */
+  #closeSoon(linger = false): void {
     const s = this.socket
     this.#detach()
     if (s.destroyed) return
     if (!s.writable) return void s.destroy()
     s.end()
+    if (linger && !s.readableEnded) {
+      s.on('data', ignore)
+      s.once('end', () => s.destroySoon())
+      s.resume()
+      const expire = (): void => {
+        const timer = setTimeout(() => s.destroy(), LINGER_MS)
+        s.once('close', () => clearTimeout(timer))
+      }
+      if (s.writableFinished) expire()
+      else s.once('finish', expire)
+      return
+    }
     if (s.writableFinished) s.destroy()
     else s.once('finish', () => s.destroy())
   }
