@@ -5,6 +5,10 @@
 // to this file (a tsc-only rebuild must not run an older bundle); run from src/ with tsx, the
 // modules load as they are.
 import { statSync } from 'node:fs'
+import { restoreFlagDefaults } from '../supervisor/heap-flags.js'
+
+// First, before the CLI loads Node's built-ins: a worker's heap flags are no longer needed (see heap-flags.ts).
+restoreFlagDefaults()
 
 type Cli = typeof import('./cli.js')
 const bundled = new URL('../bundle/cli.js', import.meta.url)

@@ -19,6 +19,7 @@ import type { BlockedReport } from '../../runtime/watchdog/shared.js'
 import { describePhase } from '../../runtime/watchdog/shared.js'
 import { Backoff } from './backoff.js'
 import { REPORT_FD, WORKER_ENV, isFromWorker, type FromWorker, type ToWorker } from './protocol.js'
+import { heapFlagsEnv, workerHeapFlags } from './heap-flags.js'
 
 export interface SupervisorOptions {
   workers: number
@@ -57,6 +58,8 @@ class Supervisor {
   #stopping = false
   #exitCode = 0
   #done!: (code: number) => void
+  /** Tells each worker which heap flags to put back to their defaults once V8 has used them. */
+  readonly #workerEnv = heapFlagsEnv(workerHeapFlags())
   #rolling: Promise<void> | undefined
   #rollAgain = false
 
@@ -97,7 +100,7 @@ class Supervisor {
 
   #fork(slot: Slot, replacing?: Proc): Proc {
     slot.timer = undefined
-    const worker = cluster.fork({ [WORKER_ENV]: String(slot.n) })
+    const worker = cluster.fork({ ...this.#workerEnv, [WORKER_ENV]: String(slot.n) })
     let settle!: (ready: boolean) => void
     const ready = new Promise<boolean>((resolve) => (settle = resolve))
     const proc: Proc = { worker, slot, pid: worker.process.pid ?? 0, drainTimeout: 10_000, replacing, ready, settle }
@@ -261,23 +264,9 @@ class Supervisor {
 }
 
 /**
- * Node flags for proxy workers: the supervisor's own, plus two V8 heap sizes unless the user
- * chose them (in NODE_OPTIONS or node's flags). Measured on this 2-core VM (issue #6's note):
- * - `--max-semi-space-size=32`: a proxy allocates many short-lived objects per request. A first,
- *   noisy measurement gave ≈ +20 % small-body req/s; a later A/B against 16 MiB (four alternating
- *   harness runs) showed no difference in req/s or p99. Kept; worth measuring again on a quiet machine.
- * - `--initial-old-space-size=64`: V8 starts incremental marking whenever the old generation's
- *   room left under its limit is smaller than the young generation. A proxy's old generation is
- *   small (~10 MB), so its limit settles near 33 MB, and with a 32 MiB young generation 1 MiB
- *   responses ran a full mark-compact every ~60 ms. A 64 MiB starting limit removed them:
- *   1 MiB downloads went from ≈ 2,000 to ≈ 950 µs of CPU per request. Not added when the user
- *   set an old-space size (an initial size above a smaller `--max-old-space-size` would raise it).
+ * Node flags for proxy workers: the supervisor's own, plus the V8 heap sizes of heap-flags.ts
+ * unless the user chose them (in NODE_OPTIONS or node's flags).
  */
 export function workerExecArgv(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ''): string[] {
-  // Node takes `--max_semi_space_size` as well as `--max-semi-space-size`.
-  const chose = (flag: RegExp) => [...execArgv, nodeOptions].some((a) => flag.test(a.replaceAll('_', '-')))
-  const flags = [...execArgv]
-  if (!chose(/--(max|min)-semi-space-size/)) flags.push('--max-semi-space-size=32')
-  if (!chose(/--(max|initial)-old-space-size|--max-heap-size|--initial-heap-size/)) flags.push('--initial-old-space-size=64')
-  return flags
+  return [...execArgv, ...workerHeapFlags(execArgv, nodeOptions)]
 }
