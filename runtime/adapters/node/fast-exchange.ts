@@ -192,12 +192,19 @@ export class FastResponse extends EventEmitter {
     if (this.destroyed || this.writableEnded) return false
     const socket = this.#corked(true)
     if (!this.#bodyAllowed || chunk.byteLength === 0) return socket.writableNeedDrain === false
+    let ok: boolean
     if (this.#chunked) {
       socket.write(`${chunk.byteLength.toString(16)}\r\n`, 'latin1')
       socket.write(chunk)
-      return socket.write(CRLF)
-    }
-    return socket.write(chunk)
+      ok = socket.write(CRLF)
+    } else ok = socket.write(chunk)
+    if (ok || !this.#heldToEndOfTurn) return ok
+    // What this turn held reached the high-water mark: send it now rather than pause the
+    // upstream until the end of the turn (a 1 MiB response paused it every 128 KiB: 8 stops
+    // and restarts of its reading). Backpressure only if the client did not take it.
+    this.#heldToEndOfTurn = false
+    socket.uncork()
+    return socket.writableLength < socket.writableHighWaterMark
   }
 
   end(chunk?: Uint8Array): this {
