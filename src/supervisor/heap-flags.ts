@@ -48,6 +48,23 @@ export function workerHeapFlags(execArgv: readonly string[] = process.execArgv, 
   return flags
 }
 
+/**
+ * glibc malloc settings for proxy workers, unless the user set them. Buffers of streamed bodies
+ * (64 KiB reads) live outside V8's heap, in malloc's; when a scavenge frees many of them, glibc
+ * gave the top of its heap back to the kernel (trim) and the next reads faulted fresh zeroed
+ * pages in again. Keeping up to 64 MiB of freed memory, and growing by 16 MiB at a time, stops
+ * that churn. Measured (issue #6, `.scratch/phase3.ts`, the bench's order small → 64 KiB → 1 MiB
+ * on one warm worker, 5 alternating runs): 1 MiB downloads 793–992 → 635–775 µs of CPU per
+ * request, the scavenge share 43–57 → 27–32 µs; 64 KiB the same or better. Cost: up to 64 MiB
+ * freed after a burst may stay resident. Other C libraries ignore these variables.
+ */
+export function mallocEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const out: Record<string, string> = {}
+  if (env.MALLOC_TRIM_THRESHOLD_ === undefined) out.MALLOC_TRIM_THRESHOLD_ = String(64 * 1024 * 1024)
+  if (env.MALLOC_TOP_PAD_ === undefined) out.MALLOC_TOP_PAD_ = String(16 * 1024 * 1024)
+  return out
+}
+
 /** What a worker forked with `flags` gets in its environment, for `restoreFlagDefaults` (always set: never inherited). */
 export function heapFlagsEnv(flags: readonly string[]): Record<string, string> {
   return { [HEAP_FLAGS_ENV]: flags.map((f) => f.split('=')[0]).join(' ') }

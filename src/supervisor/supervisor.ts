@@ -19,7 +19,7 @@ import type { BlockedReport } from '../../runtime/watchdog/shared.js'
 import { describePhase } from '../../runtime/watchdog/shared.js'
 import { Backoff } from './backoff.js'
 import { REPORT_FD, WORKER_ENV, isFromWorker, type FromWorker, type ToWorker } from './protocol.js'
-import { heapFlagsEnv, workerHeapFlags } from './heap-flags.js'
+import { heapFlagsEnv, mallocEnv, workerHeapFlags } from './heap-flags.js'
 
 export interface SupervisorOptions {
   workers: number
@@ -59,7 +59,7 @@ class Supervisor {
   #exitCode = 0
   #done!: (code: number) => void
   /** Tells each worker which heap flags to put back to their defaults once V8 has used them. */
-  readonly #workerEnv = heapFlagsEnv(workerHeapFlags())
+  readonly #workerEnv = { ...mallocEnv(), ...heapFlagsEnv(workerHeapFlags()) }
   #rolling: Promise<void> | undefined
   #rollAgain = false
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { workerExecArgv } from '../../src/supervisor/supervisor.js'
-import { HEAP_FLAGS_ENV, heapFlagsEnv, restoreFlagDefaults, workerHeapFlags } from '../../src/supervisor/heap-flags.js'
+import { HEAP_FLAGS_ENV, heapFlagsEnv, mallocEnv, restoreFlagDefaults, workerHeapFlags } from '../../src/supervisor/heap-flags.js'
 import { tempDir } from '../helpers/config-files.js'
 import { http } from '../helpers/servers.js'
 import { startCli, listening } from './supervised.js'
@@ -87,5 +87,13 @@ test('switchyard start: the worker runs with the heap flags and has put them bac
   if (process.platform === 'linux') {
     const started = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')
     assert.ok(started.includes(`${HEAP_FLAGS_ENV}=--max-semi-space-size --initial-old-space-size`), started.filter((e) => e.startsWith('SWITCHYARD')).join(' '))
+    // And glibc's malloc keeps what it frees (heap-flags.ts, mallocEnv), unless this process set it.
+    for (const [name, value] of Object.entries(mallocEnv())) assert.ok(started.includes(`${name}=${value}`), `${name}=${value}`)
   }
+})
+
+test('mallocEnv: glibc settings for workers, each unless the user set it', () => {
+  assert.deepEqual(mallocEnv({}), { MALLOC_TRIM_THRESHOLD_: String(64 * 1024 * 1024), MALLOC_TOP_PAD_: String(16 * 1024 * 1024) })
+  assert.deepEqual(mallocEnv({ MALLOC_TOP_PAD_: '0' }), { MALLOC_TRIM_THRESHOLD_: String(64 * 1024 * 1024) })
+  assert.deepEqual(mallocEnv({ MALLOC_TOP_PAD_: '0', MALLOC_TRIM_THRESHOLD_: '1' }), {})
 })
