@@ -49,20 +49,19 @@ export function workerHeapFlags(execArgv: readonly string[] = process.execArgv, 
 }
 
 /**
- * glibc malloc settings for proxy workers, unless the user set them. Buffers of streamed bodies
- * (64 KiB reads) live outside V8's heap, in malloc's; when a scavenge frees many of them, glibc
- * gave the top of its heap back to the kernel (trim) and the next reads faulted fresh zeroed
- * pages in again. Keeping up to 64 MiB of freed memory, and growing by 16 MiB at a time, stops
- * that churn. Measured (issue #6, `.scratch/phase3.ts`, the bench's order small → 64 KiB → 1 MiB
- * on one warm worker, 5 alternating runs): 1 MiB downloads 793–992 → 635–775 µs of CPU per
- * request, the scavenge share 43–57 → 27–32 µs; 64 KiB the same or better. Cost: up to 64 MiB
- * freed after a burst may stay resident. Other C libraries ignore these variables.
+ * glibc malloc setting for proxy workers, unless the user set it. Buffers of streamed bodies
+ * (64 KiB reads) live outside V8's heap, in malloc's. glibc adjusts its mmap threshold as
+ * memory is freed (up to 32 MiB, with the trim threshold at twice that), and the worker fell
+ * into one of two modes for the rest of its life: 1 MiB downloads at ~650 or ~1,000 µs of CPU
+ * per request, the slow one with twice the scavenge time (freed buffers given back to the kernel
+ * and faulted in again). A fixed threshold (glibc's own default, 128 KiB) turns the adjustment off.
+ * Measured (issue #6, `.scratch/phase3.ts`, small → 64 KiB → 1 MiB on one warm worker): without
+ * it 704–990 µs per request, with it 618–644; RSS the same (88–93 MiB). Keeping 64 MiB freed
+ * (MALLOC_TRIM_THRESHOLD_) did as well for speed but kept ~26 MiB more resident at idle (the
+ * memory V8 used once to optimise llhttp's wasm). Other C libraries ignore the variable.
  */
 export function mallocEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  const out: Record<string, string> = {}
-  if (env.MALLOC_TRIM_THRESHOLD_ === undefined) out.MALLOC_TRIM_THRESHOLD_ = String(64 * 1024 * 1024)
-  if (env.MALLOC_TOP_PAD_ === undefined) out.MALLOC_TOP_PAD_ = String(16 * 1024 * 1024)
-  return out
+  return env.MALLOC_MMAP_THRESHOLD_ === undefined ? { MALLOC_MMAP_THRESHOLD_: String(128 * 1024) } : {}
 }
 
 /** What a worker forked with `flags` gets in its environment, for `restoreFlagDefaults` (always set: never inherited). */

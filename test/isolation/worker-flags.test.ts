@@ -92,8 +92,7 @@ test('switchyard start: the worker runs with the heap flags and has put them bac
   }
 })
 
-test('mallocEnv: glibc settings for workers, each unless the user set it', () => {
-  assert.deepEqual(mallocEnv({}), { MALLOC_TRIM_THRESHOLD_: String(64 * 1024 * 1024), MALLOC_TOP_PAD_: String(16 * 1024 * 1024) })
-  assert.deepEqual(mallocEnv({ MALLOC_TOP_PAD_: '0' }), { MALLOC_TRIM_THRESHOLD_: String(64 * 1024 * 1024) })
-  assert.deepEqual(mallocEnv({ MALLOC_TOP_PAD_: '0', MALLOC_TRIM_THRESHOLD_: '1' }), {})
+test('mallocEnv: a fixed glibc mmap threshold for workers, unless the user set one', () => {
+  assert.deepEqual(mallocEnv({}), { MALLOC_MMAP_THRESHOLD_: String(128 * 1024) })
+  assert.deepEqual(mallocEnv({ MALLOC_MMAP_THRESHOLD_: '65536' }), {})
 })
