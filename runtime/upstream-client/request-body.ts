@@ -9,6 +9,7 @@ import { IncomingMessage } from 'node:http'
 import type { Readable } from 'node:stream'
 import type { Socket } from 'node:net'
 import { UpstreamClientError, requestBodyError } from './errors.js'
+import { corkForThisTurn } from '../stream-buffer.js'
 
 /** The connection's side of a body transfer. */
 export interface BodyTarget {
@@ -65,12 +66,7 @@ export class StreamBodyWriter {
     if (this.#finished || chunk.length === 0) return // an empty chunk would end a chunked body
     const socket = this.target.socket
     if (this.declared >= 0 && this.#written + chunk.length > this.declared) return this.#fail('request body longer than its Content-Length')
-    // libuv reads a client socket up to 32 times in a row while each read fills its 64 KiB
-    // buffer: the chunks of one turn of the loop go upstream in one write, not one each.
-    if (socket.writableCorked === 0) {
-      socket.cork()
-      setImmediate(uncork, socket)
-    }
+    corkForThisTurn(socket)
     if (this.declared >= 0) {
       this.#written += chunk.length
       socket.write(chunk)
@@ -125,7 +121,3 @@ export class StreamBodyWriter {
 }
 
 function ignore(): void {}
-
-function uncork(socket: Socket): void {
-  socket.uncork()
-}

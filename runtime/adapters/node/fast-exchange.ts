@@ -15,6 +15,7 @@ import { EventEmitter } from 'node:events'
 import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http'
 import type { Socket } from 'node:net'
 import { asksToClose } from '../../forward/hop-by-hop.js'
+import { corkForThisTurn, uncork } from '../../stream-buffer.js'
 
 /** What the response tells its connection. */
 export interface ExchangeOwner {
@@ -95,10 +96,6 @@ function date(): string {
     dateHeader = `Date: ${new Date(now).toUTCString()}\r\n`
   }
   return dateHeader
-}
-
-function uncork(socket: Socket): void {
-  socket.uncork()
 }
 
 const EMPTY = Buffer.alloc(0)
@@ -248,12 +245,13 @@ export class FastResponse extends EventEmitter {
    */
   #corked(midResponse = false): Socket {
     const socket = this.owner.socket
-    if (socket.writableCorked === 0) {
+    if (midResponse) {
+      if (corkForThisTurn(socket)) this.#heldToEndOfTurn = true
+    } else if (socket.writableCorked === 0) {
       socket.cork()
-      this.#heldToEndOfTurn = midResponse
-      if (midResponse) setImmediate(uncork, socket)
-      else process.nextTick(uncork, socket)
-    } else if (this.#heldToEndOfTurn && !midResponse) {
+      this.#heldToEndOfTurn = false
+      process.nextTick(uncork, socket)
+    } else if (this.#heldToEndOfTurn) {
       // The end arrived in the same turn: flush with it, not later. (The pending setImmediate
       // then finds the socket uncorked, or flushes a pipelined response early: harmless.)
       this.#heldToEndOfTurn = false
