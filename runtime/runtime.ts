@@ -179,8 +179,12 @@ export class Runtime {
 
   /** A throw from routing or a user function called synchronously (a `balance` or hash `key`): anything may be thrown. */
   #failed(ctx: RequestContext, err: unknown): void {
-    this.log.error(`internal error: ${(err as Error | null)?.stack ?? String(err)}`, { target: ctx.req.url })
+    this.#logInternal(err, ctx.req.url)
     sendError(ctx, 500, `internal error: ${(err as Error | null)?.message ?? String(err)}`)
+  }
+
+  #logInternal(err: unknown, target: string | undefined): void {
+    this.log.error(`internal error: ${(err as Error | null)?.stack ?? String(err)}`, { target })
   }
 
   /**
@@ -198,7 +202,7 @@ export class Runtime {
     try {
       served = serveUpgrade(ctx, socket, head, this.log, (bytesIn) => this.#finish(ctx, bytesIn))
     } catch (err) {
-      this.log.error(`internal error: ${(err as Error | null)?.stack ?? String(err)}`, { target: req.url })
+      this.#logInternal(err, req.url)
     }
     if (served) return
     this.#inflight.set(gen, (this.#inflight.get(gen) ?? 1) - 1)

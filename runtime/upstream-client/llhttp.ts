@@ -187,7 +187,7 @@ abstract class MessageParser {
 
   /** The HTTP version of the message being parsed, as "1.1". */
   get version(): string {
-    return `${wasm!.llhttp_get_http_major(this.ptr)}.${wasm!.llhttp_get_http_minor(this.ptr)}`
+    return `${this.versionMajor}.${this.versionMinor}`
   }
 
   get versionMajor(): number {

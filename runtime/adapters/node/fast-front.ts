@@ -246,7 +246,7 @@ class FastConnection implements ParserHost, ExchangeOwner {
 
   /** The reads of the head so far, as one buffer; none kept. */
   #takePartial(): Buffer {
-    const whole = this.#partial!.length === 1 ? this.#partial![0]! : Buffer.concat(this.#partial!, this.#partialLength)
+    const whole = joined(this.#partial!, this.#partialLength)
     this.#partial = undefined
     this.#partialLength = 0
     return whole
@@ -285,8 +285,7 @@ class FastConnection implements ParserHost, ExchangeOwner {
 
   /** The bytes queued behind the response in flight, as one buffer; none kept. */
   #takeQueued(): Buffer {
-    const queued = this.#queued!
-    const whole = queued.length === 1 ? queued[0]! : Buffer.concat(queued, this.#queuedLength)
+    const whole = joined(this.#queued!, this.#queuedLength)
     this.#queued = undefined
     this.#queuedLength = 0
     return whole
@@ -358,3 +357,8 @@ class FastConnection implements ParserHost, ExchangeOwner {
 }
 
 function ignore(): void {}
+
+/** `chunks` as one buffer: the chunk itself when there is only one. */
+function joined(chunks: Buffer[], length: number): Buffer {
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length)
+}
