@@ -10,7 +10,10 @@
  *
  * Timeouts are deadlines the pool's sweep checks (no timer per request): connect, response head
  * (from the end of the request, or while the upstream stops reading a request body), body idle
- * (off while the handler has paused the body), keep-alive idle.
+ * (off while the handler has paused the body), keep-alive idle. While request bytes wait to be
+ * written, the response-head clock only runs out if none of them goes out for the whole timeout
+ * (as Node's socket timeout and nginx's proxy_send_timeout): an upstream reading a large body
+ * slowly but steadily is not cut off.
  */
 import { connect as netConnect, isIP, type Socket } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
@@ -56,6 +59,12 @@ export class Connection implements ParserHost, BodyTarget, HeadFacts {
   index = -1
   closed = false
   #timer = TIMER_NONE
+  /**
+   * When the response-head clock was (re)started: request bytes held by the socket stream, and
+   * in libuv's write queue (at most). Either going down means the upstream is reading.
+   */
+  #heldAtArm = 0
+  #queuedAtArm = 0
   #connected = false
   #refed = true
   /** The idle time the last response allows (its Keep-Alive hint, capped), in ms. */
@@ -144,6 +153,7 @@ export class Connection implements ParserHost, BodyTarget, HeadFacts {
     this.#setTimer(TIMER_NONE, 0)
     const s = this.pool.settings
     if (timer === TIMER_CONNECT) this.#fail(new UpstreamClientError('SWITCHYARD_CONNECT_TIMEOUT', `upstream connect timeout (${s.connectTimeout} ms)`))
+    else if (timer === TIMER_HEADERS && this.#writeProgressed()) this.#setTimer(TIMER_HEADERS, s.headersTimeout)
     else if (timer === TIMER_HEADERS) this.#fail(new UpstreamClientError('SWITCHYARD_HEADERS_TIMEOUT', `upstream response header timeout (${s.headersTimeout} ms)`))
     else if (timer === TIMER_BODY) this.#fail(new UpstreamClientError('SWITCHYARD_BODY_TIMEOUT', `upstream body idle timeout (${s.bodyTimeout} ms)`))
     else if (timer === TIMER_IDLE) this.close()
@@ -473,10 +483,28 @@ export class Connection implements ParserHost, BodyTarget, HeadFacts {
   #armWait(): void {
     if (this.#headersDone || this.exchange === undefined) return
     if (this.#bodySent || this.socket.writableNeedDrain) {
-      if (this.#timer !== TIMER_HEADERS) this.#setTimer(TIMER_HEADERS, this.pool.settings.headersTimeout)
+      if (this.#timer === TIMER_HEADERS) return
+      this.#setTimer(TIMER_HEADERS, this.pool.settings.headersTimeout)
+      // What the stream holds may not be in libuv's queue yet (corked for this turn): it counts
+      // as queued, so a write that then stalls part-way still shows as progress — at worst the
+      // clock is extended once, as Node's own socket timeout may be.
+      const held = (this.#heldAtArm = this.socket.writableLength)
+      this.#queuedAtArm = writeQueueSize(this.socket) + held
     } else {
       this.#setTimer(TIMER_NONE, 0)
     }
+  }
+
+  /** Since the clock was started (or last extended), some of the request bytes then waiting went out. */
+  #writeProgressed(): boolean {
+    const socket = this.socket
+    const held = socket.writableLength
+    if (held === 0 && this.#heldAtArm === 0) return false
+    const queued = writeQueueSize(socket)
+    const progressed = held < this.#heldAtArm || queued < this.#queuedAtArm
+    this.#heldAtArm = held
+    this.#queuedAtArm = queued
+    return progressed
   }
 
   #armBodyTimer(): void {
@@ -489,6 +517,16 @@ function headKeepAlive(version: string, connection: string): boolean {
   const value = connection.toLowerCase()
   if (version === '1.1') return !/(^|[\s,])close($|[\s,])/.test(value)
   return version === '1.0' && /(^|[\s,])keep-alive($|[\s,])/.test(value)
+}
+
+/**
+ * Bytes in libuv's write queue: it shrinks with every partial write, where the stream's
+ * `writableLength` only shrinks when a whole write completes, and 'drain' comes once all of it
+ * has. Node's own socket timeout reads it for the same purpose; 0 if a handle lacks it.
+ */
+function writeQueueSize(socket: Socket): number {
+  const queued = (socket as { _handle?: { writeQueueSize?: unknown } | null })._handle?.writeQueueSize
+  return typeof queued === 'number' ? queued : 0
 }
 
 function isReset(err: Error): boolean {

@@ -213,3 +213,15 @@ test('through the proxy: an upstream that does not read makes the client\'s uplo
   resumeReading()
   assert.equal(await response, String(BIG))
 })
+
+test('headersTimeout during an upload: an upstream that stops reading the body times out', T, async (t) => {
+  // (One that reads slowly but steadily is not timed out while libuv sees its writes progress:
+  // Connection#writeProgressed. On loopback the kernel's buffers are megabytes, so progress and
+  // 'drain' come together and that difference cannot be shown here.)
+  const stalled = await stalledReader(t)
+  const pool = new UpstreamPool(stalled.url, { headersTimeout: 300 })
+  t.after(() => pool.destroy())
+  const upload = source(BIG)
+  assert.equal((await failure(send(pool, { method: 'POST', body: upload.stream }))).code, 'SWITCHYARD_HEADERS_TIMEOUT')
+  assert.ok(upload.produced() < BIG)
+})
