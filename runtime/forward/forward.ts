@@ -190,7 +190,7 @@ class ProxyHandler implements UpstreamHandler {
       }
     }
     if (this.ctx.trace !== undefined) this.#traceAttempt(`status ${statusCode}`, undefined)
-    const headers = stripHopByHop(rawHeaders) // may throw (invalid upstream framing): then nothing has started
+    const headers = stripHopByHop(rawHeaders, statusCode) // may throw (invalid upstream framing): then nothing has started
     this.#started = true
     const cookie = stickyCookieFor(this.ctx, this.group, member)
     if (cookie !== undefined) headers.push('set-cookie', cookie)

@@ -9,12 +9,15 @@ import { isHopByHop, connectionNominated } from './hop-by-hop.js'
 import { codedError } from './upstream-error.js'
 
 /**
- * Filters `list` in place and returns it. Throws (code SWITCHYARD_BAD_UPSTREAM_RESPONSE) on a
- * Transfer-Encoding other than plain `chunked`: the body would reach the client still
- * gzip/compress-coded with nothing saying so (nginx: "upstream sent unknown Transfer-Encoding" → 502).
+ * Filters `list` (the head of a `status` response) in place and returns it. Throws (code
+ * SWITCHYARD_BAD_UPSTREAM_RESPONSE) on a Transfer-Encoding other than plain `chunked`, or on
+ * more than one Transfer-Encoding field: the body would reach the client still gzip/compress-coded
+ * with nothing saying so (nginx: "upstream sent unknown Transfer-Encoding" → 502), or chunked
+ * twice (RFC 9112 §7). A 204's Content-Length is dropped (RFC 9110 §8.6: never sent with one).
  */
-export function stripHopByHop(list: string[]): string[] {
+export function stripHopByHop(list: string[], status: number): string[] {
   let connectionValues: string[] | undefined
+  let codings = 0
   let kept = 0
   for (let i = 0; i < list.length; i += 2) {
     const name = list[i]!
@@ -32,8 +35,10 @@ export function stripHopByHop(list: string[]): string[] {
         if (value.trim().toLowerCase() !== 'chunked') {
           throw codedError('SWITCHYARD_BAD_UPSTREAM_RESPONSE', `invalid upstream response (unsupported Transfer-Encoding: ${value})`)
         }
+        if (++codings > 1) throw codedError('SWITCHYARD_BAD_UPSTREAM_RESPONSE', 'invalid upstream response (Transfer-Encoding repeated)')
         continue
       }
+      if (status === 204 && lower === 'content-length') continue
       // Proxy-Authenticate is end-to-end in responses (the upstream asks the client); keep it.
       if (isHopByHop(lower) && lower !== 'proxy-authenticate') continue
     }

@@ -269,7 +269,7 @@ export class Tunnel {
     }
     let headers: string[]
     try {
-      headers = stripHopByHop([...res.rawHeaders]) // (filters in place: a copy)
+      headers = stripHopByHop([...res.rawHeaders], status) // (filters in place: a copy)
     } catch (err) {
       this.#drop()
       return this.#failed(err as Error)

@@ -19,7 +19,7 @@ export function classifyUpstreamError(err: unknown): UpstreamFailure {
     case 'ECONNREFUSED': return { status: 502, reason: 'upstream connection refused' }
     case 'SWITCHYARD_UPSTREAM_CLOSED': return { status: 502, reason: String(e.message) }
     case 'ECONNRESET': case 'EPIPE':
-      return { status: 502, reason: 'upstream closed the connection before responding' }
+      return { status: 502, reason: 'upstream reset the connection' }
     // The message is the whole reason ("invalid upstream response (…)", "request body: …").
     case 'SWITCHYARD_BAD_UPSTREAM_RESPONSE': case 'SWITCHYARD_BAD_UPSTREAM_REQUEST': case 'SWITCHYARD_REQUEST_BODY':
       return { status: 502, reason: String(e.message) }

@@ -106,7 +106,7 @@ class WebForwardHandler implements UpstreamHandler {
     this.#resume = resume
     reportFailingStatus(this.group, this.member, this.ctx.generation.log, status)
     // Both throw (an unsupported Transfer-Encoding, a field Fetch refuses): onError follows.
-    const headers = toWebHeaders(stripHopByHop(raw))
+    const headers = toWebHeaders(stripHopByHop(raw, status))
     let body: ReadableStream<Uint8Array> | null = null
     if (!hasNullBody(status, this.method)) {
       body = new ReadableStream<Uint8Array>({

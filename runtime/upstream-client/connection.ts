@@ -35,6 +35,9 @@ const BODY_LENGTH = 2
 /** No length: everything until the upstream closes. */
 const BODY_EOF = 3
 
+/** Interim (1xx) responses accepted before the final one (Go's Transport allows 5). */
+const MAX_INTERIM = 10
+
 /** Bytes handed to llhttp at a time while the head is incomplete (heads are usually far smaller). */
 const HEAD_SLICE = 4096
 
@@ -78,6 +81,8 @@ export class Connection implements ParserHost, BodyTarget, HeadFacts {
   #extra = false
   #paused = false
   #mode = BODY_NONE
+  /** Interim (1xx) responses received before the final one. */
+  #interim = 0
   #remaining = 0
   #bodySent = false
   #writer: StreamBodyWriter | undefined
@@ -118,6 +123,7 @@ export class Connection implements ParserHost, BodyTarget, HeadFacts {
     this.#extra = false
     this.#paused = false
     this.#mode = BODY_NONE
+    this.#interim = 0
     this.#bodySent = false
     this.#failure = undefined
     const max = this.pool.settings.maxRequestsPerClient
@@ -344,12 +350,19 @@ export class Connection implements ParserHost, BodyTarget, HeadFacts {
     if (status < 200) {
       if (status === 101 || upgrade) return this.#reject(badResponse('101 Switching Protocols to a request that asked for no upgrade'))
       if (status < 100) return this.#reject(badResponse('status line'))
-      return 0 // an interim response (100 Continue, 103 Early Hints…): dropped, the final one follows (RFC 9110 §15.2)
+      // An interim response (100 Continue, 103 Early Hints…): dropped, the final one follows
+      // (RFC 9110 §15.2). An endless stream of them would hold the request (and a core) until
+      // the head timeout: a few are allowed, as Go's Transport does.
+      if (++this.#interim > MAX_INTERIM) return this.#reject(badResponse(`more than ${MAX_INTERIM} interim (1xx) responses`))
+      return 0
     }
+    if (this.parser.versionMajor !== 1) return this.#reject(badResponse(`HTTP version ${this.parser.version}`))
     this.#headersDone = true
     this.#keepAlive = keepAlive
     const headers = this.parser.headers
     scanHead(headers, this)
+    // RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 message means faulty framing: close after it.
+    if (this.transferEncoding && this.parser.versionMinor === 0) this.#keepAlive = false
     // llhttp expects a close-delimited body when a response has no length; a HEAD response has none.
     if (!keepAlive && ex.method === 'HEAD' && this.contentLength === '' && !this.transferEncoding) this.#keepAlive = headKeepAlive(this.parser.version, this.connection)
     const s = this.pool.settings
@@ -485,11 +498,14 @@ export class Connection implements ParserHost, BodyTarget, HeadFacts {
     if (this.#bodySent || this.socket.writableNeedDrain) {
       if (this.#timer === TIMER_HEADERS) return
       this.#setTimer(TIMER_HEADERS, this.pool.settings.headersTimeout)
-      // What the stream holds may not be in libuv's queue yet (corked for this turn): it counts
-      // as queued, so a write that then stalls part-way still shows as progress — at worst the
-      // clock is extended once, as Node's own socket timeout may be.
-      const held = (this.#heldAtArm = this.socket.writableLength)
-      this.#queuedAtArm = writeQueueSize(this.socket) + held
+      // Progress is watched only while the upstream holds up the writes (a small head written
+      // before the connect completed is no sign of reading). What the stream holds may not be in
+      // libuv's queue yet (corked for this turn): it counts as queued, so a write that then
+      // stalls part-way still shows as progress — at worst the clock is extended once, as
+      // Node's own socket timeout may be.
+      const held = this.socket.writableNeedDrain ? this.socket.writableLength : 0
+      this.#heldAtArm = held
+      this.#queuedAtArm = held === 0 ? 0 : writeQueueSize(this.socket) + held
     } else {
       this.#setTimer(TIMER_NONE, 0)
     }
@@ -497,9 +513,9 @@ export class Connection implements ParserHost, BodyTarget, HeadFacts {
 
   /** Since the clock was started (or last extended), some of the request bytes then waiting went out. */
   #writeProgressed(): boolean {
+    if (this.#heldAtArm === 0) return false
     const socket = this.socket
     const held = socket.writableLength
-    if (held === 0 && this.#heldAtArm === 0) return false
     const queued = writeQueueSize(socket)
     const progressed = held < this.#heldAtArm || queued < this.#queuedAtArm
     this.#heldAtArm = held

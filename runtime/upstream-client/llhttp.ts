@@ -133,9 +133,14 @@ abstract class MessageParser {
   #value = ''
   #inValue = false
   #headBytes = 0
+  #fields = 0
   #paused = false
 
-  constructor(readonly host: ParserHost, readonly maxHeadBytes: number, type: number) {
+  /**
+   * `fieldOverhead`: bytes counted per field on top of its name and value (the colon, spaces and
+   * CRLF llhttp does not report); `maxFields`: fields allowed in one head.
+   */
+  constructor(readonly host: ParserHost, readonly maxHeadBytes: number, type: number, readonly fieldOverhead = 0, readonly maxFields = Infinity) {
     this.ptr = instance().llhttp_alloc(type)
   }
 
@@ -218,6 +223,7 @@ abstract class MessageParser {
     this.#value = ''
     this.#inValue = false
     this.#headBytes = 0
+    this.#fields = 0
     return 0
   }
 
@@ -230,6 +236,14 @@ abstract class MessageParser {
 
   field(start: number, len: number): number {
     if (this.#inValue) this.#push()
+    if (this.#field === '') {
+      // A new field (a name can arrive in pieces, across reads).
+      if (++this.#fields > this.maxFields) {
+        this.failure = `more than ${this.maxFields} header fields`
+        return -1
+      }
+      this.#headBytes += this.fieldOverhead
+    }
     this.#field += currentChunk.toString('latin1', start, start + len)
     return this.count(len)
   }
@@ -258,10 +272,19 @@ abstract class MessageParser {
   }
 }
 
-/** Parses the responses of one upstream connection. */
+/**
+ * Fields in one response head. HAProxy (tune.http.maxhdr 101) and Envoy (max_headers_count 100)
+ * refuse more; requests have the same bound (MAX_HEADER_COUNT in node-listener.ts).
+ */
+export const MAX_RESPONSE_FIELDS = 100
+
+/**
+ * Parses the responses of one upstream connection. Its head limit counts each field's colon,
+ * space and CRLF too (4 bytes), so a head of many tiny fields is held to about its wire size.
+ */
 export class ResponseParser extends MessageParser {
   constructor(host: ParserHost, maxHeadBytes: number) {
-    super(host, maxHeadBytes, TYPE_RESPONSE)
+    super(host, maxHeadBytes, TYPE_RESPONSE, 4, MAX_RESPONSE_FIELDS)
   }
 
   url(): number {

@@ -42,12 +42,15 @@ test('Connection nominations: the proxy\'s own fields are never stripped; nomina
   assert.equal(nominatesProtected('keep-alive, Upgrade, x-custom, connection, transfer-encoding'), undefined)
 })
 
-test('stripHopByHop: plain chunked is dropped quietly; any other Transfer-Encoding throws', () => {
+test('stripHopByHop: plain chunked is dropped quietly; any other Transfer-Encoding, or a repeated one, throws; a 204 loses its Content-Length', () => {
   const h = (...kv: string[]) => kv
-  assert.deepEqual(stripHopByHop(h('Transfer-Encoding', 'Chunked', 'X-A', '1')), ['X-A', '1'])
+  assert.deepEqual(stripHopByHop(h('Transfer-Encoding', 'Chunked', 'X-A', '1'), 200), ['X-A', '1'])
   for (const coding of ['gzip', 'gzip, chunked', 'chunked, gzip', 'identity', '']) {
-    assert.throws(() => stripHopByHop(h('Transfer-Encoding', coding)), { code: 'SWITCHYARD_BAD_UPSTREAM_RESPONSE' }, coding)
+    assert.throws(() => stripHopByHop(h('Transfer-Encoding', coding), 200), { code: 'SWITCHYARD_BAD_UPSTREAM_RESPONSE' }, coding)
   }
+  assert.throws(() => stripHopByHop(h('Transfer-Encoding', 'chunked', 'Transfer-Encoding', 'chunked'), 200), { code: 'SWITCHYARD_BAD_UPSTREAM_RESPONSE' })
   // An upstream nominating Content-Length does not strip it.
-  assert.deepEqual(stripHopByHop(h('Connection', 'content-length, x-hop', 'Content-Length', '2', 'X-Hop', 'a')), ['Content-Length', '2'])
+  assert.deepEqual(stripHopByHop(h('Connection', 'content-length, x-hop', 'Content-Length', '2', 'X-Hop', 'a'), 200), ['Content-Length', '2'])
+  assert.deepEqual(stripHopByHop(h('Content-Length', '5', 'X-A', '1'), 204), ['X-A', '1'])
+  assert.deepEqual(stripHopByHop(h('Content-Length', '5'), 304), ['Content-Length', '5'])
 })

@@ -259,3 +259,60 @@ test('a Transfer-Encoding other than chunked from the upstream → 502 (never pa
     })
   }
 })
+
+test('heads the proxy refuses on top of llhttp → 502: a version other than 1.x, Transfer-Encoding twice, more than 100 fields, a head of many tiny fields over the limit', T, async (t) => {
+  const fields = (n: number) => Array.from({ length: n }, (_, i) => `a${i}: b\r\n`).join('')
+  const heads: Array<[string, string]> = [
+    ['HTTP/2.0', 'HTTP/2.0 200 OK\r\nContent-Length: 2\r\n\r\nok'],
+    ['HTTP/0.9', 'HTTP/0.9 200 OK\r\nContent-Length: 2\r\n\r\nok'],
+    ['Transfer-Encoding twice', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n'],
+    ['101 fields', `HTTP/1.1 200 OK\r\n${fields(100)}Content-Length: 2\r\n\r\nok`],
+    ['20000 tiny fields', `HTTP/1.1 200 OK\r\n${'a:b\r\n'.repeat(20_000)}Content-Length: 2\r\n\r\nok`],
+  ]
+  for (const [label, bytes] of heads) {
+    await t.test(label, async (t) => {
+      const { proxy } = await faulty(t, (req) => req.socket.write(bytes))
+      const res = await get(proxy, '/fault')
+      assert.equal(res.status, 502, label)
+      logged(proxy, /upstream request failed/)
+      await stillServing(proxy)
+    })
+  }
+  // 100 fields are fine.
+  const { proxy } = await faulty(t, (req) => req.socket.write(`HTTP/1.1 200 OK\r\n${fields(99)}Content-Length: 2\r\n\r\nok`))
+  const res = await get(proxy, '/fault')
+  assert.equal(res.status, 200)
+  assert.equal(res.header('a98'), 'b')
+})
+
+test('an upstream sending interim (1xx) responses without end → 502 after 10 of them, not a wait for the head timeout', { timeout: 60_000 }, async (t) => {
+  const backend = await rawBackend((req) => {
+    if (!req.line.includes(' /fault')) return okReply(req)
+    const flood = (): void => {
+      if (req.socket.destroyed) return
+      req.socket.write('HTTP/1.1 103 Early Hints\r\nLink: </a>; rel=preload\r\n\r\n'.repeat(8), () => setImmediate(flood))
+    }
+    flood()
+  })
+  // A head timeout far beyond the test's own timeout: only the interim limit can end the request in time.
+  const proxy = await proxyFor(t, backend, { keepAlive: { connections: 1 }, timeouts: { responseHeaders: 600_000 } })
+  assert.equal((await get(proxy, '/fault')).status, 502)
+  logged(proxy, /interim/)
+  await stillServing(proxy)
+})
+
+test('an HTTP/1.0 response with Transfer-Encoding is delivered and its connection not reused (RFC 9112 §6.1)', T, async (t) => {
+  const { backend, proxy } = await faulty(t, (req) => req.socket.write('HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n'))
+  assert.equal((await get(proxy, '/fault')).body.toString(), 'ok')
+  await stillServing(proxy)
+  assert.equal(backend.connections, 2)
+})
+
+test('a 204 from the upstream reaches the client without its Content-Length (RFC 9110 §8.6)', T, async (t) => {
+  const { proxy } = await faulty(t, (req) => req.socket.write('HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nX-A: 1\r\n\r\n'))
+  const res = await get(proxy, '/fault')
+  assert.equal(res.status, 204)
+  assert.equal(res.header('x-a'), '1')
+  assert.equal(res.header('content-length'), undefined)
+  await stillServing(proxy)
+})

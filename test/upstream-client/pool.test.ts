@@ -116,6 +116,14 @@ test('headersTimeout: an upstream that accepts and never answers → SWITCHYARD_
   assert.equal(outcomeKind(err), 'timeout')
 })
 
+test('headersTimeout runs once from the request on a new connection (the head written before the connect completed is not "progress" that extends it)', T, async (t) => {
+  const { pool } = await setup(t, { headersTimeout: 500 }, () => {})
+  const started = performance.now()
+  assert.equal((await failure(send(pool))).code, 'SWITCHYARD_HEADERS_TIMEOUT')
+  // Extended, it would take 1000 ms or more; the margin is for a loaded machine.
+  assert.ok(performance.now() - started < 900, `timed out after ${Math.round(performance.now() - started)} ms`)
+})
+
 test('bodyTimeout: a body that stalls → onHeaders, then SWITCHYARD_BODY_TIMEOUT; no timeout while the handler has paused it', T, async (t) => {
   const { pool } = await setup(t, { bodyTimeout: 60 }, (h) => h.socket.write('HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nhel'))
   const c = new Collector()
