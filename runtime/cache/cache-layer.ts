@@ -363,7 +363,7 @@ export class CacheLayer {
     let mine: ReturnType<typeof freshen> | undefined
     for (const e of selectForUpdate(all, notModified, validated)) {
       const refreshed = freshen(e, notModified, times, rc.options)
-      if (isStorable(storeReq, refreshed, rc.options).storable) await rc.store.updateMeta(refreshed)
+      if (isStorable(storeReq, refreshed, rc.options, times.responseTime).storable) await rc.store.updateMeta(refreshed)
       else await rc.store.delete(key, e.variantKey)
       if (e.variantKey === validated.variantKey) mine = refreshed
     }

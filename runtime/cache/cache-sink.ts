@@ -74,9 +74,10 @@ export function startStore(
   }
   if (vetoed) return refuse('vetoed')
   const res = { status, headers }
-  const s = isStorable(t.req, res, t.options)
+  const responseTime = t.now()
+  const s = isStorable(t.req, res, t.options, responseTime)
   if (!s.storable) return refuse(s.reason)
-  const entry = newEntry({ key: t.key, req: t.req, res, requestTime, responseTime: t.now(), tags: [...t.tags, ...responseTags(headers)] }, t.options)
+  const entry = newEntry({ key: t.key, req: t.req, res, requestTime, responseTime, tags: [...t.tags, ...responseTags(headers)] }, t.options)
   if (!entry) return refuse('vary-star')
   const branch = new BodyBranch(t.maxObjectSize)
   void t.store.put(entry, branch).then(done, () => done(false))
@@ -150,6 +151,10 @@ export class TeeSink implements CacheSink {
     return false
   }
 
+  interim(status: number, headers: string[]): void {
+    this.#client.interim(status, headers)
+  }
+
   data(chunk: Buffer): boolean {
     this.#branch?.push(chunk)
     if (!this.#answered) return this.#client.data(chunk)
@@ -197,6 +202,10 @@ export class PassSink implements CacheSink {
     if (this.invalidate && status >= 200 && status < 400) this.#pending = this.invalidate(status, toPairs(headers))
     headers.push('cache-status', this.member)
     return this.#client.head(status, headers, resume)
+  }
+
+  interim(status: number, headers: string[]): void {
+    this.#client.interim(status, headers)
   }
 
   data(chunk: Buffer): boolean {

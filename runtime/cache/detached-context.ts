@@ -63,6 +63,10 @@ export class ReportingSink implements CacheSink {
     return this.inner.head(status, headers, resume)
   }
 
+  interim(status: number, headers: string[]): void {
+    this.inner.interim?.(status, headers)
+  }
+
   data(chunk: Buffer): boolean {
     return this.inner.data(chunk)
   }

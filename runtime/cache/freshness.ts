@@ -83,7 +83,10 @@ export function freshnessLifetime(
 
 /** The Age header's value in ms; 0 when absent or not a non-negative integer. */
 export function ageValue(headers: HeaderSource): number {
-  const raw = firstHeader(headers, 'age')?.trim()
+  // §5.1: of a list (`Age: 7200, 0`), the first member counts.
+  const line = firstHeader(headers, 'age')
+  const comma = line === undefined ? -1 : line.indexOf(',')
+  const raw = (comma < 0 ? line : line!.slice(0, comma))?.trim()
   if (raw === undefined || !/^[0-9]+$/.test(raw)) return 0
   return Math.min(Number(raw), MAX_DELTA_SECONDS) * 1000
 }

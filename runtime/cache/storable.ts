@@ -35,8 +35,11 @@ export function hasValidator(headers: HeaderSource): boolean {
   return hasHeader(headers, 'etag') || hasHeader(headers, 'last-modified')
 }
 
-/** §3 for a shared cache, plus this cache's own limits (Set-Cookie, size, validator-less). */
-export function isStorable(req: RequestLike, res: ResponseLike, options: CacheOptions = {}): Storability {
+/**
+ * §3 for a shared cache, plus this cache's own limits (Set-Cookie, size, validator-less).
+ * `responseTime` (ms) dates the response: a two-digit year in `Expires` is read relative to it.
+ */
+export function isStorable(req: RequestLike, res: ResponseLike, options: CacheOptions = {}, responseTime = Date.now()): Storability {
   const methods = options.methods ?? ['GET']
   if (!methods.includes(req.method.toUpperCase())) return NOT('method')
   if (requestCacheControl(req.headers).noStore === true) return NOT('request-no-store') // §5.2.1.5
@@ -61,7 +64,7 @@ export function isStorable(req: RequestLike, res: ResponseLike, options: CacheOp
   // (the route's ttl only applies to heuristically cacheable statuses: it cannot help here)
   if (!explicit && !HEURISTIC_STATUSES.has(res.status)) return NOT('no-freshness')
   // Neither freshness nor a validator nor a stale window: it could never be reused.
-  const { lifetime } = freshnessLifetime(res, 0, options, cc)
+  const { lifetime } = freshnessLifetime(res, responseTime, options, cc)
   if (lifetime <= 0 && !hasValidator(res.headers) && cc.staleIfError === undefined && options.staleIfError === undefined) {
     return NOT('no-freshness')
   }

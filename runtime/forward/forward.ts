@@ -199,6 +199,17 @@ class ProxyHandler implements UpstreamHandler {
     return false
   }
 
+  onInterim(statusCode: number, rawHeaders: string[]): void {
+    if (this.sink.interim === undefined) return
+    let headers: string[]
+    try {
+      headers = stripHopByHop(rawHeaders, statusCode)
+    } catch {
+      return // framing fields on an interim response mean nothing: it is dropped
+    }
+    this.sink.interim(statusCode, headers)
+  }
+
   onData(chunk: Buffer): boolean {
     if (this.#discarding) return true
     return this.sink.data(chunk)

@@ -8,6 +8,7 @@ import type { ResolvedHeaderRules } from '../resolved-config.js'
 import type { UpstreamFailure } from './upstream-error.js'
 import { applyHeaderRules } from './response-headers.js'
 import { sendError } from '../respond.js'
+import { sendInterim } from './interim.js'
 
 export interface ResponseSink {
   /**
@@ -16,6 +17,8 @@ export interface ResponseSink {
    * abort the upstream exchange.
    */
   head(status: number, headers: string[], resume: () => void): boolean
+  /** An interim (1xx) response before the head, hop-by-hop fields removed; only sinks with a client take it. */
+  interim?(status: number, headers: string[]): void
   /** A body chunk; return false to pause until `resume` is called. */
   data(chunk: Buffer): boolean
   end(): void
@@ -41,6 +44,10 @@ export class ClientSink implements ResponseSink {
     }
     res.on('drain', resume)
     return true
+  }
+
+  interim(status: number, headers: string[]): void {
+    sendInterim(this.ctx, status, headers)
   }
 
   data(chunk: Buffer): boolean {

@@ -26,6 +26,7 @@ import { runOnRequest, runOnUpstreamRequest, runOnUpstreamResponse, runOnRespons
 import { WebResponseSink, toWebHeaders, type WebResponseReceiver } from './web-response-sink.js'
 import { forwardRequest, type ForwardOptions } from '../forward/forward.js'
 import { applyHeaderRules } from '../forward/response-headers.js'
+import { sendInterim } from '../forward/interim.js'
 import { ClientSink, type ResponseSink } from '../forward/response-sink.js'
 import type { UpstreamFailure } from '../forward/upstream-error.js'
 import { sendWebResponse, type ResponseLike } from '../handle/send-web-response.js'
@@ -324,6 +325,11 @@ class HookedUpstreamSink implements ResponseSink, WebResponseReceiver {
 
   failed(failure: UpstreamFailure): void {
     void failed(this.ctx, this.hooks, this.hctx, upstreamError(failure), this.log)
+  }
+
+  /** Interim responses go straight to the client: hooks see the final response only. */
+  interim(status: number, headers: string[]): void {
+    sendInterim(this.ctx, status, headers)
   }
 
   head(status: number, headers: string[], resume: () => void): boolean {

@@ -354,6 +354,14 @@ export class Connection implements ParserHost, BodyTarget, HeadFacts {
       // (RFC 9110 §15.2). An endless stream of them would hold the request (and a core) until
       // the head timeout: a few are allowed, as Go's Transport does.
       if (++this.#interim > MAX_INTERIM) return this.#reject(badResponse(`more than ${MAX_INTERIM} interim (1xx) responses`))
+      if (status !== 100 && ex.handler.onInterim !== undefined) {
+        try {
+          ex.handler.onInterim(status, this.parser.headers)
+        } catch (err) {
+          return this.#reject(err as Error)
+        }
+        if (this.exchange !== ex) return -1
+      }
       return 0
     }
     if (this.parser.versionMajor !== 1) return this.#reject(badResponse(`HTTP version ${this.parser.version}`))

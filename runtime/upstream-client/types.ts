@@ -27,11 +27,13 @@ export interface UpstreamHandler {
   /** Called once, first. `abort(err)` ends the request with onError(err), wherever it is (queued, connecting, streaming). */
   onConnect(abort: (err?: Error) => void): void
   /**
-   * The final response head (1xx interim responses are skipped): [name, value, …] as latin1
+   * The final response head (1xx interim responses go to onInterim): [name, value, …] as latin1
    * strings, repeated fields separate, the array is the handler's. Return false to pause the
    * body until `resume()` is called.
    */
   onHeaders(statusCode: number, headers: string[], resume: () => void): boolean
+  /** An interim response (102–199: not 100 Continue, not 101) before the final one, same head format. */
+  onInterim?(statusCode: number, headers: string[]): void
   /** A body chunk (only valid during the call unless kept). Return false to pause reading from the upstream. */
   onData(chunk: Buffer): boolean
   onComplete(): void

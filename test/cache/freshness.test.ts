@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import {
-  ageHeaderValue, correctedInitialAge, currentAge, DEFAULT_HEURISTIC_MAX_MS, freshnessLifetime,
+  ageHeaderValue, ageValue, correctedInitialAge, currentAge, DEFAULT_HEURISTIC_MAX_MS, freshnessLifetime,
 } from '../../runtime/cache/freshness.js'
 import { formatHttpDate } from '../../runtime/cache/http-date.js'
 
@@ -89,5 +89,16 @@ describe('age (RFC 9111 §4.2.3)', () => {
     assert.equal(ageHeaderValue(0), '0')
     assert.equal(ageHeaderValue(-5), '0')
     assert.equal(ageHeaderValue(1e20), '2147483648')
+  })
+})
+
+describe('Age (RFC 9111 §5.1)', () => {
+  it('takes the first member of a list, the first of repeated lines, and ignores an invalid value', () => {
+    assert.equal(ageValue({ age: '7200, 0' }), 7_200_000)
+    assert.equal(ageValue({ age: ['7200', '0'] }), 7_200_000)
+    assert.equal(ageValue({ age: '60' }), 60_000)
+    assert.equal(ageValue({ age: '-5' }), 0)
+    assert.equal(ageValue({ age: '1.5' }), 0)
+    assert.equal(ageValue({}), 0)
   })
 })

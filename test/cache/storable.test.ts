@@ -19,6 +19,11 @@ describe('isStorable for a shared cache (RFC 9111 §3)', () => {
     assert.equal(reason({ headers: { 'cache-control': 's-maxage=5' } }), 'ok')
   })
 
+  it('reads a two-digit year in Expires relative to the response time (RFC 9110 §5.6.7), not to 1970', () => {
+    // Thursday, 18-Aug-50: 2050 from today, 1950 from 1970 (which made it expired and unstorable).
+    assert.equal(reason({ headers: { expires: 'Thursday, 18-Aug-50 02:01:18 GMT' } }), 'ok')
+  })
+
   it('only stores configured methods (GET by default; HEAD and POST are not stored)', () => {
     assert.equal(reason({ headers: fresh }, { method: 'HEAD', headers: {} }), 'method')
     assert.equal(reason({ headers: fresh }, { method: 'POST', headers: {} }), 'method')

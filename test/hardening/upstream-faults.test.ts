@@ -167,16 +167,37 @@ test('response without a reason phrase, and unusual 3-digit statuses, pass throu
   assert.equal((await get(proxy, '/fault599')).status, 599)
 })
 
-test('103 Early Hints before the final response: the final response arrives intact', T, async (t) => {
-  const { proxy } = await faulty(t, (req) => req.socket.write(`HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n${OK('final')}`))
-  const c = await RawClient.open(proxy.port)
-  c.write('GET /fault HTTP/1.1\r\nHost: a\r\n\r\n')
-  let res = await c.response()
-  if (res.status === 103) res = await c.response() // forwarding it is allowed too
-  assert.equal(res.status, 200)
-  assert.equal(res.body.toString(), 'final')
-  c.destroy()
-  await stillServing(proxy)
+test('interim responses (103 Early Hints, 102) are passed on before the final response (RFC 9110 §15.2), hop-by-hop fields removed; not to an HTTP/1.0 client', T, async (t) => {
+  for (const fastFront of [true, false]) {
+    await t.test(`fastFront: ${fastFront}`, async (t) => {
+      const backend = await rawBackend((req) => {
+        if (!req.line.includes(' /fault')) return okReply(req)
+        req.socket.write('HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\nConnection: x-hop\r\nX-Hop: 1\r\nX-Kept: 2\r\n\r\n')
+        setImmediate(() => req.socket.write(`HTTP/1.1 102 Processing\r\n\r\n${OK('final')}`))
+      })
+      const proxy = await proxyFor(t, backend, { keepAlive: { connections: 1 } }, { server: { fastFront } })
+      const c = await RawClient.open(proxy.port)
+      c.write('GET /fault HTTP/1.1\r\nHost: a\r\n\r\n')
+      const hints = await c.response()
+      assert.equal(hints.status, 103)
+      assert.equal(hints.header('link'), '</a.css>; rel=preload')
+      assert.equal(hints.header('x-kept'), '2')
+      assert.equal(hints.header('x-hop'), undefined)
+      assert.equal((await c.response()).status, 102)
+      const res = await c.response()
+      assert.equal(res.status, 200)
+      assert.equal(res.body.toString(), 'final')
+      c.write('GET /next HTTP/1.1\r\nHost: a\r\n\r\n') // the connection is in step
+      assert.equal((await c.response()).body.toString(), 'GET /next HTTP/1.1')
+      c.destroy()
+      const old = await RawClient.open(proxy.port)
+      old.write('GET /fault HTTP/1.0\r\nHost: a\r\n\r\n')
+      const only = await old.response()
+      assert.equal(only.status, 200)
+      assert.equal(only.body.toString(), 'final')
+      old.destroy()
+    })
+  }
 })
 
 test('an unsolicited 100 Continue before the final response is skipped (RFC 9110 §15.2)', T, async (t) => {
@@ -296,7 +317,16 @@ test('an upstream sending interim (1xx) responses without end → 502 after 10 o
   })
   // A head timeout far beyond the test's own timeout: only the interim limit can end the request in time.
   const proxy = await proxyFor(t, backend, { keepAlive: { connections: 1 }, timeouts: { responseHeaders: 600_000 } })
-  assert.equal((await get(proxy, '/fault')).status, 502)
+  const c = await RawClient.open(proxy.port)
+  c.write('GET /fault HTTP/1.1\r\nHost: a\r\n\r\n')
+  const statuses: number[] = []
+  for (;;) {
+    const res = await c.response()
+    statuses.push(res.status)
+    if (res.status >= 200) break
+  }
+  c.destroy()
+  assert.deepEqual(statuses, [...Array<number>(10).fill(103), 502]) // the first 10 are passed on
   logged(proxy, /interim/)
   await stillServing(proxy)
 })
@@ -315,4 +345,35 @@ test('a 204 from the upstream reaches the client without its Content-Length (RFC
   assert.equal(res.header('x-a'), '1')
   assert.equal(res.header('content-length'), undefined)
   await stillServing(proxy)
+})
+
+test('interim responses on a cached route and a hooked route: passed on for a miss, never stored (a hit has none)', T, async (t) => {
+  let fetched = 0
+  const backend = await rawBackend((req) => {
+    if (!req.line.includes(' /fault')) return okReply(req)
+    fetched++
+    req.socket.write(`HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nCache-Control: max-age=600\r\nContent-Length: 5\r\n\r\nfinal`)
+  })
+  const proxy = await proxyFor(t, backend, { keepAlive: { connections: 1 } }, {
+    routes: [
+      { match: { path: '/fault/cached' }, to: 'b', cache: true },
+      { match: { path: '/fault/hooked' }, to: 'b', hooks: { onRequest: () => undefined, onResponse: () => undefined } },
+    ],
+  } as never)
+  for (const [path, expected] of [['/fault/cached', [103, 200]], ['/fault/cached', [200]], ['/fault/hooked', [103, 200]]] as const) {
+    const c = await RawClient.open(proxy.port)
+    c.write(`GET ${path} HTTP/1.1\r\nHost: a\r\n\r\n`)
+    const statuses: number[] = []
+    for (;;) {
+      const res = await c.response()
+      statuses.push(res.status)
+      if (res.status >= 200) {
+        assert.equal(res.body.toString(), 'final', `${path} ${JSON.stringify(proxy.log.lines.map((l) => [l.message, l.fields]))}`)
+        break
+      }
+    }
+    c.destroy()
+    assert.deepEqual(statuses, expected, `${path} ${JSON.stringify(proxy.log.lines.map((l) => l.message))}`)
+  }
+  assert.equal(fetched, 2)
 })

@@ -185,6 +185,12 @@ export class FastResponse extends EventEmitter {
     return this
   }
 
+  /** An interim (1xx) response, before the head: written at once (interim.ts checks when one may be sent). */
+  writeInterim(head: string): void {
+    if (this.headersSent || this.destroyed) return
+    this.owner.socket.write(head, 'latin1')
+  }
+
   write(chunk: Uint8Array): boolean {
     if (this.destroyed || this.writableEnded) return false
     const socket = this.#corked(true)
