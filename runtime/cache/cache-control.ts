@@ -5,8 +5,11 @@
 // - Invalid delta-seconds: max-age / s-maxage become 0, i.e. stale (§4.2.1 "encouraged to consider
 //   responses that have invalid freshness information to be stale"); other numeric ones are ignored.
 // - Restrictive directives (no-store, no-cache, private) apply even when their syntax is broken.
+// - Targeted fields (RFC 9213): a response's `CDN-Cache-Control`, else its `Surrogate-Control`,
+//   when valid, replaces its Cache-Control (and Expires) for this cache.
 import { headerLines, headerValue, isToken, splitList, type HeaderSource } from './headers.js'
 import { memoize } from './memo.js'
+import { parseDictionary } from './structured-dictionary.js'
 
 /** delta-seconds cap (RFC 9111 §1.2.2): 2^31. */
 export const MAX_DELTA_SECONDS = 2147483648
@@ -33,6 +36,8 @@ export interface CacheControl {
   onlyIfCached?: boolean
   immutable?: boolean
   noTransform?: boolean
+  /** Read from CDN-Cache-Control or Surrogate-Control: the response's Cache-Control and Expires do not apply (RFC 9213 §2.2). */
+  targeted?: boolean
 }
 
 type NumericName = 'maxAge' | 'sMaxAge' | 'maxStale' | 'minFresh' | 'staleWhileRevalidate' | 'staleIfError'
@@ -139,9 +144,91 @@ function parse(value: string): CacheControl {
 
 const PRAGMA_NO_CACHE: Readonly<CacheControl> = Object.freeze({ noCache: true })
 
-/** Response Cache-Control of a header set. */
+/**
+ * A response's cache directives for this cache: those of its `CDN-Cache-Control` (RFC 9213: the
+ * field for caches run by or for the origin, which a reverse proxy's is), else of its
+ * `Surrogate-Control` (W3C Edge Architecture, as Squid, Varnish and Fastly read it), when the
+ * field is valid and says something; else its Cache-Control.
+ */
 export function responseCacheControl(headers: HeaderSource): Readonly<CacheControl> {
+  const cdn = headerLines(headers, 'cdn-cache-control')
+  if (cdn.length > 0) {
+    const cc = cdnMemo(cdn.join(','))
+    if (cc !== null) return cc
+  }
+  const surrogate = headerLines(headers, 'surrogate-control')
+  if (surrogate.length > 0) {
+    const cc = surrogateMemo(surrogate.join(','))
+    if (cc !== null) return cc
+  }
   return parseCacheControl(headerLines(headers, 'cache-control'))
+}
+
+/**
+ * This cache's device token for Surrogate-Control: `max-age=60;switchyard` targets it. It is
+ * announced upstream on the cache's requests (Surrogate-Capability, as the Edge Architecture asks).
+ */
+export const SURROGATE_TOKEN = 'switchyard'
+export const SURROGATE_CAPABILITY = `${SURROGATE_TOKEN}="Surrogate/1.0"`
+
+const cdnMemo = memoize(256, parseCdnCacheControl)
+const surrogateMemo = memoize(256, parseSurrogateControl)
+
+/**
+ * CDN-Cache-Control: a Structured Field Dictionary (RFC 9213 §2.1) of Cache-Control's directives
+ * — integers for delta-seconds, `true` for flags, a string of field names for no-cache/private. A
+ * directive of the wrong type is ignored; an invalid or empty field is not used at all (null).
+ */
+function parseCdnCacheControl(value: string): Readonly<CacheControl> | null {
+  const dict = parseDictionary(value)
+  if (dict === undefined || dict.size === 0) return null
+  const cc: CacheControl = { targeted: true }
+  for (const [key, v] of dict) {
+    const numeric = NUMERIC[key]
+    if (numeric !== undefined) {
+      if (typeof v === 'number' && Number.isInteger(v) && v >= 0) cc[numeric] = Math.min(v, MAX_DELTA_SECONDS)
+    } else if (key === 'no-cache' || key === 'private') {
+      if (v === true || typeof v === 'string') cc[key === 'no-cache' ? 'noCache' : 'private'] = v === true ? true : fieldList(v)
+    } else {
+      const flag = FLAGS[key]
+      if (flag !== undefined && v === true) cc[flag] = true
+    }
+  }
+  return cc
+}
+
+/**
+ * Surrogate-Control (W3C Edge Architecture 1.0): Cache-Control's syntax, with `max-age=N+M`
+ * (fresh for N s, then usable for M s if the origin fails: stale-if-error) and `no-store`;
+ * a directive qualified with `;name` targets that named surrogate: this one is SURROGATE_TOKEN,
+ * and any other is not for it. Used only
+ * when it sets max-age or no-store (a field that only declares `content="ESI/1.0"` does not
+ * override Cache-Control).
+ */
+function parseSurrogateControl(value: string): Readonly<CacheControl> | null {
+  const kept: string[] = []
+  let staleIfError: number | undefined
+  for (const member of splitList(value)) {
+    let m = member.trim()
+    const semicolon = m.indexOf(';')
+    if (semicolon >= 0) {
+      if (m.slice(semicolon + 1).trim().toLowerCase() !== SURROGATE_TOKEN) continue
+      m = m.slice(0, semicolon).trim()
+    }
+    if (m === '') continue
+    const plus = /^max-age=(\d+)\+(\d+)$/i.exec(m)
+    if (plus !== null) {
+      kept.push(`max-age=${plus[1]!}`)
+      staleIfError = Math.min(Number(plus[2]), MAX_DELTA_SECONDS)
+    } else kept.push(m)
+  }
+  const parsed = parse(kept.join(','))
+  if (parsed.maxAge === undefined && parsed.noStore !== true) return null
+  const cc: CacheControl = { targeted: true }
+  if (parsed.maxAge !== undefined) cc.maxAge = parsed.maxAge
+  if (parsed.noStore === true) cc.noStore = true
+  if (staleIfError !== undefined) cc.staleIfError = staleIfError
+  return cc
 }
 
 /**

@@ -43,6 +43,7 @@ import {
 import { canonicalize, type CanonicalTarget } from '../canonical.js'
 import { readBody, type CacheStore, type StoredEntry } from './store.js'
 import { HookedExchangeSink, type CacheUpstreamHooks } from './upstream-hooks.js'
+import { SURROGATE_CAPABILITY } from './cache-control.js'
 import type { CacheKeyRequest } from '../../src/config/types.js'
 
 /** Where a request's upstream exchanges go: the group, the path sent, and a hooked route's hooks. */
@@ -445,6 +446,7 @@ export class CacheLayer {
     }
     const method = passThrough ? ctx.method : 'GET'
     const setHeaders = validators ? Object.entries(validators) : []
+    setHeaders.push(['surrogate-capability', surrogateCapability(ctx)])
     const drop = passThrough ? undefined : preconditionsOf(requestHeaders(ctx))
     if (hooks === undefined) {
       return forwardRequest(view, up.group, up.path, this.#log, {
@@ -502,6 +504,12 @@ function keyRequest(ctx: RequestContext): CacheKeyRequest {
     params: ctx.params,
     header: (name) => requestField(ctx, name.toLowerCase()),
   }
+}
+
+/** This cache announced on the request (appended to what a cache in front of it announced). */
+function surrogateCapability(ctx: RequestContext): string {
+  const earlier = requestField(ctx, 'surrogate-capability')
+  return earlier === undefined || earlier.trim() === '' ? SURROGATE_CAPABILITY : `${earlier}, ${SURROGATE_CAPABILITY}`
 }
 
 /**

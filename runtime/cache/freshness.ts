@@ -45,7 +45,7 @@ export function dateValue(headers: HeaderSource, responseTime: number): number {
 
 /** Whether the response carries an explicit expiration time (s-maxage, max-age or Expires). */
 export function hasExplicitExpiration(headers: HeaderSource, cc = responseCacheControl(headers)): boolean {
-  return cc.sMaxAge !== undefined || cc.maxAge !== undefined || firstHeader(headers, 'expires') !== undefined
+  return cc.sMaxAge !== undefined || cc.maxAge !== undefined || (cc.targeted !== true && firstHeader(headers, 'expires') !== undefined)
 }
 
 /** §4.2.1 for a shared cache: s-maxage > max-age > Expires − Date > route ttl (heuristic statuses) > heuristic. */
@@ -57,7 +57,8 @@ export function freshnessLifetime(
 ): Freshness {
   if (cc.sMaxAge !== undefined) return { lifetime: cc.sMaxAge * 1000, source: 's-maxage' }
   if (cc.maxAge !== undefined) return { lifetime: cc.maxAge * 1000, source: 'max-age' }
-  const expires = firstHeader(res.headers, 'expires')
+  // (a targeted field's directives replace Expires too: RFC 9213 §2.2)
+  const expires = cc.targeted === true ? undefined : firstHeader(res.headers, 'expires')
   if (expires !== undefined) {
     // An invalid date (e.g. "0") means already expired (§5.3).
     const at = parseHttpDate(expires, responseTime)

@@ -85,6 +85,10 @@ export class HookedExchangeSink implements CacheSink {
     this.inner.abort()
   }
 
+  interim(status: number, headers: string[]): void {
+    this.inner.interim?.(status, headers)
+  }
+
   data(chunk: Buffer): boolean {
     if (this.#gone) return false
     return this.#body.data(chunk)

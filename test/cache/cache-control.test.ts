@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { MAX_DELTA_SECONDS, parseCacheControl, requestCacheControl } from '../../runtime/cache/cache-control.js'
+import { MAX_DELTA_SECONDS, parseCacheControl, requestCacheControl, responseCacheControl } from '../../runtime/cache/cache-control.js'
+import { parseDictionary } from '../../runtime/cache/structured-dictionary.js'
+import { freshnessLifetime } from '../../runtime/cache/freshness.js'
+import { isStorable } from '../../runtime/cache/storable.js'
 import { parseHttpDate } from '../../runtime/cache/http-date.js'
 
 describe('Cache-Control parsing (RFC 9111 §5.2)', () => {
@@ -78,5 +81,46 @@ describe('HTTP-date (RFC 9110 §5.6.7)', () => {
     for (const v of ['0', '-1', '', 'Sun, 06 Nov 1994 08:49:37 UTC', 'Sun, 31 Feb 1994 08:49:37 GMT', '1994-11-06']) {
       assert.equal(parseHttpDate(v), undefined, v)
     }
+  })
+})
+
+describe('targeted cache control: CDN-Cache-Control (RFC 9213), Surrogate-Control', () => {
+  it('parses Structured Field Dictionaries strictly (RFC 8941 §4.2.2)', () => {
+    assert.deepEqual([...parseDictionary('max-age=60, private, a="x y";p=1, b=?0, c=(1 "two"), d=1.5, e=:YWJj:, f=tok/en')!], [
+      ['max-age', 60], ['private', true], ['a', 'x y'], ['b', false], ['c', [1, 'two']], ['d', 1.5], ['e', 'YWJj'], ['f', 'tok/en'],
+    ])
+    assert.deepEqual([...parseDictionary('a=1, a=2')!], [['a', 2]]) // the last wins
+    assert.equal(parseDictionary('')!.size, 0)
+    for (const bad of ['max-age =1', 'max-age= 1', 'MaX-aGe=1', 'max-age=1, &&&', 'a=1,', 'a="unterminated', 'a=1234567890123456', 'a=?2', '1a=1']) {
+      assert.equal(parseDictionary(bad), undefined, bad)
+    }
+  })
+
+  it('CDN-Cache-Control, when valid and not empty, replaces Cache-Control and Expires', () => {
+    const date = 'Thu, 01 Jan 2026 12:00:00 GMT'
+    const T = parseHttpDate(date)!
+    assert.deepEqual(responseCacheControl({ 'cdn-cache-control': 'max-age=3600', 'cache-control': 'no-store' }), { targeted: true, maxAge: 3600 })
+    assert.deepEqual(responseCacheControl({ 'cdn-cache-control': 'private', 'cache-control': 'max-age=100' }), { targeted: true, private: true })
+    assert.deepEqual(responseCacheControl({ 'cdn-cache-control': 'max-age=99999999999' }), { targeted: true, maxAge: MAX_DELTA_SECONDS })
+    // A directive of the wrong type is ignored; an invalid field is not used at all.
+    assert.deepEqual(responseCacheControl({ 'cdn-cache-control': 'max-age="10", no-store' }), { targeted: true, noStore: true })
+    assert.deepEqual(responseCacheControl({ 'cdn-cache-control': 'max-age=10, &&&', 'cache-control': 'no-store' }), { noStore: true })
+    // Expires is not read beside it.
+    const headers = { 'cdn-cache-control': 'max-age=0', expires: 'Thu, 01 Jan 2026 13:00:00 GMT', date }
+    assert.equal(freshnessLifetime({ status: 200, headers }, T, {}, responseCacheControl(headers)).lifetime, 0)
+    assert.equal(isStorable({ method: 'GET', headers: {} }, { status: 200, headers: { 'cdn-cache-control': 'max-age=600', 'cache-control': 'no-store' } }).storable, true)
+    assert.equal(isStorable({ method: 'GET', headers: {} }, { status: 200, headers: { 'cdn-cache-control': 'no-store', 'cache-control': 'max-age=600' } }).storable, false)
+  })
+
+  it('Surrogate-Control: max-age (with +stale) and no-store, case-insensitive; ;name-targeted members and content-only fields are not for this cache', () => {
+    assert.deepEqual(responseCacheControl({ 'surrogate-control': 'MaX-aGe=60', 'cache-control': 'max-age=1' }), { targeted: true, maxAge: 60 })
+    assert.deepEqual(responseCacheControl({ 'surrogate-control': 'max-age=60+30, content="ESI/1.0"' }), { targeted: true, maxAge: 60, staleIfError: 30 })
+    assert.deepEqual(responseCacheControl({ 'surrogate-control': 'no-store', 'cache-control': 'max-age=100' }), { targeted: true, noStore: true })
+    assert.deepEqual(responseCacheControl({ 'surrogate-control': 'no-store;abc, content="ESI/1.0"', 'cache-control': 'max-age=100' }), { maxAge: 100 })
+    // Targeted at this cache by its device token (announced upstream in Surrogate-Capability).
+    assert.deepEqual(responseCacheControl({ 'surrogate-control': 'max-age=60;switchyard', 'cache-control': 'no-store' }), { targeted: true, maxAge: 60 })
+    assert.deepEqual(responseCacheControl({ 'surrogate-control': 'max-age=60;other', 'cache-control': 'no-store' }), { noStore: true })
+    // CDN-Cache-Control comes first.
+    assert.deepEqual(responseCacheControl({ 'cdn-cache-control': 'max-age=5', 'surrogate-control': 'max-age=60' }), { targeted: true, maxAge: 5 })
   })
 })

@@ -188,3 +188,25 @@ test('route ttl never makes a 503 or a 302 fresh, even when stored for revalidat
   assert.match((await http(proxy.url + '/down')).headers['cache-status'] as string, /^switchyard; hit; ttl=600$/)
   assert.equal(backend.seen.length, 4)
 })
+
+test('targeted directives: CDN-Cache-Control or Surrogate-Control (targeted at this cache) replace Cache-Control; the cache announces Surrogate-Capability upstream', async (t) => {
+  const c = clock()
+  const backend = await countingBackend(c, (req, res) => {
+    res.setHeader('cache-control', 'no-store')
+    if (req.url === '/cdn') res.setHeader('cdn-cache-control', 'max-age=60')
+    else if (req.url === '/surrogate') res.setHeader('surrogate-control', 'max-age=60;switchyard')
+    else if (req.url === '/other') res.setHeader('surrogate-control', 'max-age=60;elsewhere')
+    res.end(`body ${req.url}`)
+  })
+  const proxy = await cachedRoute(t, backend, c)
+  for (const p of ['/cdn', '/surrogate', '/other']) await http(proxy.url + p)
+  c.advance(30_000)
+  for (const p of ['/cdn', '/surrogate']) {
+    const r = await http(proxy.url + p)
+    assert.equal(r.headers['cache-status'], 'switchyard; hit; ttl=30', p)
+    assert.equal(r.headers['cache-control'], 'no-store') // passed on unchanged, for browsers
+  }
+  assert.match((await http(proxy.url + '/other')).headers['cache-status'] as string, /fwd=uri-miss/)
+  assert.equal(backend.seen.length, 4)
+  assert.equal(backend.seen[0]!.headers['surrogate-capability'], 'switchyard="Surrogate/1.0"')
+})
