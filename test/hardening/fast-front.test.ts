@@ -63,8 +63,7 @@ const CASES: Array<[string, string]> = [
   ['absolute-form', `GET http://b.example/x HTTP/1.1\r\nHost: a\r\n\r\n${LAST}`],
   ['redirect route', `GET /old/page HTTP/1.1\r\nHost: a\r\n\r\n${LAST}`],
   ['respond route', `GET /status HTTP/1.1\r\nHost: a\r\n\r\nHEAD /status HTTP/1.1\r\nHost: a\r\n\r\n${LAST}`],
-  // One request per connection: node:http forwards pipelined requests at once (the second one
-  // would join the first one's miss), the fast front one at a time.
+  // One request per connection, so each case starts from a known cache state.
   ['cached route: miss', `GET /cached/1 HTTP/1.1\r\nHost: a\r\n\r\n${LAST}`],
   ['cached route: hit', `GET /cached/1 HTTP/1.1\r\nHost: a\r\n\r\n${LAST}`],
   ['cached route: HEAD hit', `HEAD /cached/1 HTTP/1.1\r\nHost: a\r\n\r\n${LAST}`],
@@ -81,9 +80,8 @@ const CASES: Array<[string, string]> = [
   ['a hooked route and a handler between plain ones', `GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /hooked/2 HTTP/1.1\r\nHost: a\r\n\r\nGET /3 HTTP/1.1\r\nHost: a\r\n\r\nGET /handler HTTP/1.1\r\nHost: a\r\n\r\n${LAST}`],
   ['HTTP/1.0', 'GET /a HTTP/1.0\r\nHost: a\r\n\r\n'],
   // HTTP/1.0 keep-alive: kept only when the response has a Content-Length; a body of unknown
-  // length ends at the close (chunks only when TE names chunked). Nothing is pipelined behind
-  // a response that closes: node:http would forward it anyway (it starts pipelined requests at
-  // once), the fast front not.
+  // length ends at the close (chunks only when TE names chunked). What is pipelined behind a
+  // response that closes is never forwarded (test/hardening/node-path-pipelining.test.ts).
   ...([
     ['', '/a', LAST], ['', '/chunked', ''], ['', '/empty', ''], ['', '/eof', ''], ['', '/handler', ''], ['', '/status', LAST],
     ['', '/old/x', LAST], ['', '/cached/10', LAST], ['', '/cached/10', LAST], ['TE: chunked\r\n', '/chunked', LAST], ['TE: trailers\r\n', '/chunked', ''],
@@ -130,7 +128,7 @@ test('the fast front and node:http answer the same bytes alike and send the same
     const [viaFast, viaNode] = await Promise.all([roundTrip(fast.port, bytes), roundTrip(node.port, bytes)])
     assert.equal(viaFast, viaNode, label)
     assert.ok(viaFast.startsWith('HTTP/1.1 '), `${label}: answered`)
-    // Sorted: node:http forwards pipelined requests at once, so a hooked one may arrive late.
+    // Sorted: the comparison does not depend on the order in which the backend saw them.
     // (A request without Host is sent with the upstream's address, which differs between the two.)
     const upstream = (b: RawBackend, from: number) => b.requests.slice(from).map((r) => `${r.head}\n${r.body}`.replace(/host: 127\.0\.0\.1:\d+/, 'host: upstream')).sort()
     assert.deepEqual(upstream(fastBackend, before[0]!), upstream(nodeBackend, before[1]!), `${label}: upstream`)
@@ -376,10 +374,9 @@ function mutated(rnd: (n: number) => number): string {
  * 0–2 well-formed requests the proxy serves; one that may be refused, handed over, close the
  * connection or be malformed (mutated: only when it comes first); 0–2 requests that never go
  * upstream; one that closes the connection. So what is compared never hangs on timing that
- * differs by design or by chance: node:http reads pipelined requests while it answers earlier
- * ones (a body that breaks off behind a response in flight gets bodyIdleTimeout's 408 there,
- * the fast front's 400 at once), and it still hands the runtime requests pipelined behind one
- * it answers with `Connection: close` (whether those reach the upstream first is a race).
+ * differs by chance. (Both fronts now serve pipelined requests one at a time, refuse a body that
+ * breaks behind a response in flight at once, and forward nothing behind a closing response:
+ * node-path-pipelining.test.ts.)
  */
 function fuzzCase(rnd: (n: number) => number): string {
   let bytes = ''

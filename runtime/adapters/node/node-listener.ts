@@ -16,15 +16,18 @@
  * is handed back to the server as a plain request (runtime/upgrade/upgrade-request.ts), so it
  * is checked, refused or served exactly like a request without `Upgrade`. An upgrade pipelined
  * behind a request still being answered waits, unread, until that response is written.
+ *
+ * Pipelined requests are served one at a time, as on the fast front (`inTurn`), and a response
+ * that closes the connection ends it with a lingering close (`lingeringClose`).
  */
 import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
+import { Socket, type AddressInfo } from 'node:net'
 import type { ResolvedConfig, ResolvedListen } from '../../resolved-config.js'
 import type { FrontRequest } from '../../context.js'
 import { isValidHost, withoutTrailingDot } from '../../canonical.js'
 import { nominatesProtected } from '../../forward/hop-by-hop.js'
 import { tunnelProtocol, plainRequestHead } from '../../upgrade/upgrade-request.js'
-import { expectContinue } from '../../body-guard.js'
+import { expectContinue, LINGER_MS } from '../../body-guard.js'
 import { STREAM_HIGH_WATER_MARK } from '../../stream-buffer.js'
 import { FastFront } from './fast-front.js'
 import type { FastRequest, FastResponse } from './fast-exchange.js'
@@ -51,6 +54,15 @@ export const MAX_TARGET_LENGTH = 8 * 1024
 /** Most header fields in a request (Envoy's default is 100, HAProxy's 101). */
 export const MAX_HEADER_COUNT = 100
 
+/**
+ * Most pipelined requests held (parsed, not yet served: `inTurn`) on a connection. node:http
+ * parses all it reads and resumes reading whenever a response is written, so a client could
+ * make it hold any number: past this, the rest is neither parsed nor served, and the connection
+ * closes after the last held request (nginx reads pipelined requests one at a time; the fast
+ * front stops reading instead, which node:http's parser does not allow).
+ */
+const MAX_HELD = 128
+
 const METHODS = 'GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS'
 
 /** A request the proxy answers itself before routing (`OPTIONS *`: 200), or refuses. */
@@ -65,10 +77,27 @@ export interface RefusedRequest {
 
 interface ParserSocket extends Socket {
   _httpMessage?: ServerResponse | null
+  /** node:http: reading stopped until its writes drain (its flood guard). */
+  _paused?: boolean
+  _handle?: { reading: boolean; readStart(): number } | null
   parser?: { incoming?: IncomingMessage | null } | null
   [kErrored]?: boolean
+  /** Requests held by `inTurn`. */
+  [kHeld]?: number
+  /** More than MAX_HELD were pipelined: the last one held closes the connection. */
+  [kOverflow]?: boolean
 }
 const kErrored = Symbol('switchyard.clientError')
+const kHeld = Symbol('switchyard.held')
+const kOverflow = Symbol('switchyard.overflow')
+
+/** A request `inTurn` holds: null, or the refusal its turn brings instead (its body broke). */
+interface HeldRequest extends IncomingMessage {
+  [kBroken]?: Rejection | null
+}
+const kBroken = Symbol('switchyard.broken')
+
+type Serve = (req: IncomingMessage, res: ServerResponse, expecting: boolean, broken?: Rejection) => void
 
 export class NodeListener {
   readonly server: Server
@@ -85,6 +114,21 @@ export class NodeListener {
       const req = res.req
       onRefused?.({ ...rejection, method: req.method, target: req.url, clientIp: req.socket.remoteAddress })
     }
+    // `expecting`: `Expect: 100-continue`, sent when the body is first read (body-guard.ts), so a
+    // request refused here or by a hook gets its final status instead and the body is never
+    // invited. `broken`: its body broke while it waited for its turn (inTurn, onClientError).
+    const serve: Serve = (req, res, expecting, broken) => {
+      const rejection = checkRequest(req)
+      if (rejection === undefined) {
+        // Never handed to the runtime: the 400 it would get had its body broken while served.
+        if (broken !== undefined) return reject(res, broken)
+        if (expecting) expectContinue(req)
+        return onRequest(req, res)
+      }
+      if (rejection.status !== 200) return refuse(res, rejection)
+      answerOptions(res)
+      if (broken !== undefined) whenWritten(req.socket, res, () => endWith(req.socket))
+    }
     this.server = createServer({
       maxHeaderSize: options.maxHeaderSize,
       headersTimeout: options.headersTimeout,
@@ -97,24 +141,10 @@ export class NodeListener {
       joinDuplicateHeaders: false,
       noDelay: true,
       highWaterMark: STREAM_HIGH_WATER_MARK,
-    }, (req, res) => {
-      if (behindClosing(req, res)) return
-      const rejection = checkRequest(req)
-      if (rejection === undefined) onRequest(req, res)
-      else if (rejection.status === 200) answerOptions(res)
-      else refuse(res, rejection)
-    })
+    }, (req, res) => inTurn(req, res, false, serve))
     // One more than the limit, so a request over it is seen (Node silently drops the excess).
     this.server.maxHeadersCount = MAX_HEADER_COUNT + 1
-    // 100-continue is sent when the body is first read (body-guard.ts), so a request refused
-    // here or by a hook gets its final status instead and the body is never invited.
-    this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
-      if (behindClosing(req, res)) return
-      const rejection = checkRequest(req)
-      if (rejection !== undefined) return rejection.status === 200 ? answerOptions(res) : refuse(res, rejection)
-      expectContinue(req)
-      onRequest(req, res)
-    })
+    this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => inTurn(req, res, true, serve))
     // No tunnelling: answer CONNECT instead of dropping the connection silently.
     this.server.on('connect', (_req, socket: Socket) => {
       socket.end(`HTTP/1.1 405 Method Not Allowed\r\nallow: ${METHODS}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`)
@@ -150,10 +180,25 @@ export class NodeListener {
       })
     }
     this.server.on('clientError', (err: NodeJS.ErrnoException & { reason?: string }, socket: Socket) => {
+      // A body that broke: the request it belongs to is known (a head that broke has none yet).
+      const incoming = (socket as ParserSocket).parser?.incoming
+      const broken = incoming != null && !incoming.complete ? incoming : undefined
       const status = onClientError(err, socket)
-      if (status !== undefined) onRefused?.({ status, reason: `${err.code ?? 'error'}${err.reason ? `: ${err.reason}` : ''}`, clientIp: socket.remoteAddress })
+      if (status === undefined) return
+      onRefused?.({
+        status, reason: `${err.code ?? 'error'}${err.reason ? `: ${err.reason}` : ''}`,
+        method: broken?.method, target: broken?.url, clientIp: socket.remoteAddress,
+      })
     })
-    if (onFast !== undefined) this.#fast = this.#takeConnections(options, onFast, onRefused)
+    // Every connection node:http serves closes with a lingering close (see lingeringClose).
+    const [nodeConnection] = this.server.listeners('connection') as Array<(socket: Socket) => void>
+    this.server.removeListener('connection', nodeConnection!)
+    const toNode = (socket: Socket): void => {
+      socket.destroySoon = lingeringClose
+      nodeConnection!.call(this.server, socket)
+    }
+    if (onFast !== undefined) this.#fast = this.#takeConnections(options, onFast, toNode, onRefused)
+    else this.server.on('connection', toNode)
     if (options.maxConnections !== undefined) this.#limitConnections(options.maxConnections, onRefused)
   }
 
@@ -175,10 +220,10 @@ export class NodeListener {
    * to node:http's own connection listener (this server's, unchanged) when it meets a request
    * it does not serve.
    */
-  #takeConnections(options: ResolvedConfig['server'], onFast: FastListener, onRefused?: (refused: RefusedRequest) => void): FastFront {
+  #takeConnections(
+    options: ResolvedConfig['server'], onFast: FastListener, toNode: (socket: Socket) => void, onRefused?: (refused: RefusedRequest) => void,
+  ): FastFront {
     const server = this.server
-    const [nodeConnection] = server.listeners('connection') as Array<(socket: Socket) => void>
-    server.removeListener('connection', nodeConnection!)
     const front = new FastFront({
       headersTimeout: options.headersTimeout,
       keepAliveTimeout: options.keepAliveTimeout,
@@ -190,7 +235,7 @@ export class NodeListener {
         // Paused so that node:http's 'data' listener does not start the flow before the bytes are back.
         socket.pause()
         socket.unshift(bytes)
-        nodeConnection!.call(server, socket)
+        toNode(socket)
         socket.resume()
       },
       timedOut: (socket) => {
@@ -200,7 +245,7 @@ export class NodeListener {
     })
     server.on('connection', (socket: Socket) => {
       if (onFast.enabled()) front.accept(socket)
-      else nodeConnection!.call(server, socket)
+      else toNode(socket)
     })
     return front
   }
@@ -297,14 +342,93 @@ export function checkRequest(req: FrontRequest): Rejection | undefined {
 }
 
 /**
- * node:http still emits a request pipelined behind a response that closes the connection (a
- * refusal, node's own 400 for a missing Host): its answer could never be delivered, so it must
- * not reach an upstream either — a DELETE would run with nobody told. It is left unanswered.
+ * Serves a request now, or, pipelined behind responses still being written, when its own
+ * response's turn comes. node:http emits a pipelined request as soon as it is parsed, but gives
+ * its response the socket only once every earlier one is written ('socket'), and never if one of
+ * them closes the connection. So pipelined requests are served one at a time, as on the fast
+ * front, and none behind a response that closes the connection reaches an upstream (where a
+ * DELETE would run with nobody told): not behind a refusal or node's own 400 for a missing Host,
+ * and not behind a response that decides the close only as its head is written, after the
+ * requests behind it were parsed — an HTTP/1.0 keep-alive request answered with a body of unknown
+ * length, a handler's `Connection: close`. Those are left unanswered. A held request whose body
+ * breaks (onClientError) gets the 400 at its turn instead of being served.
  */
-function behindClosing(req: IncomingMessage, res: ServerResponse): boolean {
-  const earlier = (req.socket as ParserSocket)._httpMessage as (ServerResponse & { _last?: boolean }) | null | undefined
-  return earlier != null && earlier !== res && earlier._last === true
+function inTurn(req: IncomingMessage, res: ServerResponse, expecting: boolean, serve: Serve): void {
+  const s = req.socket as ParserSocket
+  if (s._httpMessage === res) return serve(req, res, expecting)
+  if (s[kOverflow]) return // one of the rest of the read that overflowed
+  const held = s[kHeld] ?? 0
+  if (held === MAX_HELD) {
+    // (Once node:http is done with this read: taking its parser off mid-read is not safe.)
+    s[kOverflow] = true
+    return void process.nextTick(stopParsing, s)
+  }
+  s[kHeld] = held + 1
+  ;(req as HeldRequest)[kBroken] = null
+  // (Served on the next tick: 'socket' comes before node:http flushes what the response holds.)
+  res.once('socket', () => process.nextTick(takeTurn, req, res, expecting, serve))
 }
+
+function takeTurn(req: HeldRequest, res: ServerResponse, expecting: boolean, serve: Serve): void {
+  const s = req.socket as ParserSocket
+  const held = (s[kHeld] = s[kHeld]! - 1)
+  const broken = req[kBroken] ?? undefined
+  req[kBroken] = undefined
+  if (s.destroyed) return
+  if (held === 0 && s[kOverflow]) res.shouldKeepAlive = false // the last one answered
+  serve(req, res, expecting, broken)
+}
+
+/**
+ * node:http's `destroySoon`, which it calls once a response that closes the connection is
+ * written: a lingering close, as nginx's and the fast front's (#closeSoon). Node's own ends the
+ * socket and destroys it when flushed; if the client sent bytes that were not read yet (requests
+ * or an upload behind that response), the kernel then resets the connection and throws away the
+ * part of the response not yet delivered. Here node:http's parser is taken off the socket
+ * (nothing more is served on it), and what arrives is read and dropped until the client closes
+ * its side, or LINGER_MS after the response is flushed. Sockets node:http no longer parses (an
+ * upgrade, a tunnel) close as before.
+ */
+function lingeringClose(this: ParserSocket): void {
+  const s = this
+  if (!s.parser) return Socket.prototype.destroySoon.call(s)
+  if (s.destroyed) return
+  if (s.writable) s.end()
+  if (s.readableEnded) return destroyWhenFlushed(s)
+  stopParsing(s)
+  s.once('end', () => destroyWhenFlushed(s))
+  const expire = (): void => {
+    const timer = setTimeout(() => s.destroy(), LINGER_MS)
+    s.once('close', () => clearTimeout(timer))
+  }
+  if (s.writableFinished) expire()
+  else s.once('finish', expire)
+}
+
+/** node:http parses nothing more on `s`: what the client sends from now on is read and dropped. */
+function stopParsing(s: ParserSocket): void {
+  if (s.destroyed || !s.parser) return
+  // Without node:http's 'data' listener and with one of ours (its listener wrapper then takes
+  // the socket off the native parser), the bytes go nowhere.
+  s.removeAllListeners('data')
+  s.on('data', ignoreData)
+  s._paused = false
+  s.resume()
+  // node:http may have stopped the handle itself (a full request buffer, its flood guard) while
+  // the stream still counts a read as pending: start it again, as its own 'resume' listener does.
+  const handle = s._handle
+  if (handle && !handle.reading) {
+    handle.reading = true
+    handle.readStart()
+  }
+}
+
+function destroyWhenFlushed(s: Socket): void {
+  if (s.writableFinished) s.destroy()
+  else s.once('finish', () => s.destroy())
+}
+
+function ignoreData(): void {}
 
 /** How often expired header and keep-alive timeouts are looked for (ms). */
 function checkInterval(options: ResolvedConfig['server']): number {
@@ -386,7 +510,13 @@ function onClientError(err: NodeJS.ErrnoException, socket: Socket): number | und
   const reply = errorResponse(err)
   const status = Number(reply.slice(9, 12))
   const active = s._httpMessage
-  const incoming = s.parser?.incoming
+  const incoming = s.parser?.incoming as HeldRequest | null | undefined
+  if (incoming && !incoming.complete && incoming[kBroken] === null) {
+    // Pipelined, not served yet (inTurn): its turn brings the 400 (and the close), right after
+    // the responses before it. It never reaches the runtime, nor an upstream.
+    incoming[kBroken] = { status, reason: reply.slice(13, reply.indexOf('\r')) }
+    return status
+  }
   if (!active) {
     endWith(s, reply)
   } else if (incoming && !incoming.complete && active.req === incoming) {
