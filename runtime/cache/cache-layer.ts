@@ -33,7 +33,8 @@ import { PassSink, StoreSink, TeeSink, type CacheSink, type StoreTarget } from '
 import { Coalescer } from './coalescing.js'
 import { detachedContext, ReportingSink } from './detached-context.js'
 import { StoreRegistry } from './store-registry.js'
-import { writeNotModified, writePreconditionFailed, writeStored } from './serve-entry.js'
+import { writeNotModified, writePreconditionFailed, writeStored, writeStoredRange } from './serve-entry.js'
+import { firstHeader } from './headers.js'
 import {
   ageHeaderValue, cacheStatus, currentAge, decide, evaluatePreconditions, freshen, freshnessLifetime, hitStatus, httpGetKey,
   invalidationReferences, isStorable, isUnsafeMethod, PRECONDITION_FIELDS, selectForUpdate, toPairs, withoutFields,
@@ -164,8 +165,6 @@ export class CacheLayer {
       const invalidate = isUnsafeMethod(method) ? this.#invalidator(ctx, rc) : undefined
       return this.#pass(ctx, up, rc, cacheStatus({ fwd: 'method' }), invalidate)
     }
-    // Ranges pass through uncached (documented choice): the upstream answers 206 itself.
-    if (requestField(ctx, 'range') !== undefined) return this.#pass(ctx, up, rc, cacheStatus({ fwd: 'bypass', detail: 'range' }))
     let key: string
     try {
       key = rc.cfg.key ? rc.cfg.key(keyRequest(ctx)) : httpGetKey(ctx.hostHeader, ctx.path, ctx.query, ctx.proto)
@@ -189,6 +188,11 @@ export class CacheLayer {
     const d = decide(req, entries, this.now(), rc.options)
     if (ctx.trace !== undefined) {
       ctx.trace.push({ type: 'cache', decision: d.kind, key, detail: healthy ? ('fwd' in d ? `fwd=${String(d.fwd)}` : undefined) : 'store unhealthy' })
+    }
+    // A range is served from a stored response that can be used as it is (a hit); anything else
+    // passes through uncached, and the upstream answers the range itself.
+    if ((d.kind === 'miss' || d.kind === 'revalidate') && ctx.method === 'GET' && requestField(ctx, 'range') !== undefined) {
+      return this.#pass(ctx, up, rc, cacheStatus({ fwd: 'bypass', detail: 'range' }))
     }
     switch (d.kind) {
       case 'fresh':
@@ -237,19 +241,26 @@ export class CacheLayer {
       writeStored(ctx, rc.route.responseHeaders, entry.status, entry.headers, undefined, age, member)
       return true
     }
-    if (bodyOf.bodyNow === undefined) return this.#serveLater(ctx, rc, entry, bodyOf, age, member)
+    if (bodyOf.bodyNow === undefined) return this.#serveLater(ctx, rc, req, entry, bodyOf, age, member)
     const body = bodyOf.bodyNow()
     if (body === undefined) return false
-    writeStored(ctx, rc.route.responseHeaders, entry.status, entry.headers, body, age, member)
+    this.#write(ctx, rc, req, entry, body, age, member)
     return true
   }
 
-  async #serveLater(ctx: RequestContext, rc: RouteCache, entry: Servable, bodyOf: StoredEntry, age: string, member: string): Promise<boolean> {
+  async #serveLater(ctx: RequestContext, rc: RouteCache, req: RequestLike, entry: Servable, bodyOf: StoredEntry, age: string, member: string): Promise<boolean> {
     const it = await bodyOf.body()
     const body = it && (await readBody(it))
     if (body === undefined) return false
-    writeStored(ctx, rc.route.responseHeaders, entry.status, entry.headers, body, age, member)
+    this.#write(ctx, rc, req, entry, body, age, member)
     return true
+  }
+
+  /** A stored response with its body; a GET's Range of a stored 200 is answered from it. */
+  #write(ctx: RequestContext, rc: RouteCache, req: RequestLike, entry: Servable, body: Buffer, age: string, member: string): void {
+    const range = entry.status === 200 && ctx.method === 'GET' ? firstHeader(req.headers, 'range') : undefined
+    if (range === undefined) return writeStored(ctx, rc.route.responseHeaders, entry.status, entry.headers, body, age, member)
+    writeStoredRange(ctx, rc.route.responseHeaders, entry.headers, body, range, firstHeader(req.headers, 'if-range'), age, member)
   }
 
   #target(rc: RouteCache, key: string, req: RequestLike): StoreTarget {

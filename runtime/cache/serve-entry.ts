@@ -8,6 +8,7 @@ import { applyHeaderRules } from '../forward/response-headers.js'
 import { notModifiedHeaders } from './conditional.js'
 import { sendText } from '../respond.js'
 import type { FieldList } from './headers.js'
+import { ifRangeAllows, parseRange } from '../byte-range.js'
 
 interface Prepared {
   /** The rules `head` and `tail` were made for. */
@@ -54,10 +55,13 @@ function prepare(headers: FieldList, rules: ResolvedHeaderRules | undefined): Pr
   return next
 }
 
-/** A stored response: its lines plus Content-Length (from the body when we have it), Age and Cache-Status. */
+/**
+ * A stored response: its lines plus Content-Length (from the body when we have it), Age,
+ * Cache-Status and `extra` (flat [name, value, …]).
+ */
 export function writeStored(
   ctx: RequestContext, rules: ResolvedHeaderRules | undefined, status: number, headers: FieldList,
-  body: Buffer | undefined, age: string, cacheStatus: string,
+  body: Buffer | undefined, age: string, cacheStatus: string, extra?: readonly string[],
 ): void {
   const res = ctx.res
   if (res.destroyed) return
@@ -69,12 +73,42 @@ export function writeStored(
   }
   if (p.sendAge) out.push('age', age)
   if (p.sendStatus) out.push('cache-status', cacheStatus)
+  if (extra !== undefined) out.push(...extra)
   for (let i = 0; i < p.tail.length; i++) out.push(p.tail[i]!)
   ctx.status = status
   res.writeHead(status, out)
   if (body === undefined || ctx.method === 'HEAD') return void res.end()
   ctx.bytes = body.length
   res.end(body)
+}
+
+/**
+ * A GET with `Range` answered from a stored 200 (RFC 9110 §14): one satisfiable range → 206 with
+ * Content-Range and that slice; none satisfiable → 416 with `Content-Range: bytes *\/size`; an
+ * If-Range naming another representation, several ranges or a malformed header → the whole 200.
+ */
+export function writeStoredRange(
+  ctx: RequestContext, rules: ResolvedHeaderRules | undefined, headers: FieldList, body: Buffer,
+  range: string, ifRange: string | undefined, age: string, cacheStatus: string,
+): void {
+  const size = body.length
+  const wanted = ifRangeAllows(ifRange, fieldOf(headers, 'etag'), fieldOf(headers, 'last-modified')) ? parseRange(range, size) : undefined
+  if (wanted === undefined) return writeStored(ctx, rules, 200, headers, body, age, cacheStatus)
+  if (wanted === 'unsatisfiable') {
+    const res = ctx.res
+    if (res.destroyed) return
+    ctx.status = 416
+    const out = ['content-range', `bytes */${size}`, 'content-length', '0', 'cache-status', cacheStatus]
+    res.writeHead(416, rules ? applyHeaderRules(out, rules) : out)
+    return void res.end()
+  }
+  const slice = body.subarray(wanted.start, wanted.end + 1)
+  writeStored(ctx, rules, 206, headers, slice, age, cacheStatus, ['content-range', `bytes ${wanted.start}-${wanted.end}/${size}`])
+}
+
+function fieldOf(headers: FieldList, name: string): string | undefined {
+  for (const [n, v] of headers) if (n.length === name.length && n.toLowerCase() === name) return v
+  return undefined
 }
 
 /** 304 for a client conditional answered from a stored response (RFC 9110 §15.4.5). */

@@ -28,6 +28,9 @@ import { Readable } from 'node:stream'
 import { extname, resolve, sep } from 'node:path'
 import type { Middleware } from '../config/hooks.js'
 import { durationOption } from './util.js'
+import { parseRange, ifRangeAllows } from '../../runtime/byte-range.js'
+
+export { parseRange, type ByteRange } from '../../runtime/byte-range.js'
 
 export interface ServeStaticOptions {
   /** The folder to serve (relative to the working directory). */
@@ -82,32 +85,6 @@ export function safeSegments(pathname: string): string[] | undefined {
   return out
 }
 
-export type ByteRange = { start: number; end: number }
-
-/**
- * A Range header against a representation of `size` bytes: one satisfiable range, 'unsatisfiable',
- * or undefined to ignore it (absent, malformed, not bytes, or several ranges).
- */
-export function parseRange(header: string | null, size: number): ByteRange | 'unsatisfiable' | undefined {
-  if (!header) return undefined
-  const m = /^\s*bytes\s*=\s*(.+)$/i.exec(header)
-  if (!m) return undefined
-  const specs = m[1]!.split(',').map((s) => s.trim()).filter((s) => s !== '')
-  if (specs.length !== 1) return undefined
-  const r = /^(\d*)\s*-\s*(\d*)$/.exec(specs[0]!)
-  if (!r || (r[1] === '' && r[2] === '')) return undefined
-  if (r[1] === '') {
-    const suffix = Number(r[2])
-    if (suffix === 0 || size === 0) return 'unsatisfiable'
-    return { start: Math.max(0, size - suffix), end: size - 1 }
-  }
-  const start = Number(r[1])
-  if (r[2] !== '' && Number(r[2]) < start) return undefined // invalid: ignored
-  if (start >= size) return 'unsatisfiable'
-  const end = r[2] === '' ? size - 1 : Number(r[2])
-  return { start, end: Math.min(end, size - 1) }
-}
-
 /** Strong ETag from size and mtime. */
 export function fileEtag(size: number, mtimeMs: number): string {
   return `"${size.toString(16)}-${Math.floor(mtimeMs).toString(16)}"`
@@ -127,14 +104,6 @@ export function notModified(headers: Headers, etag: string, mtimeMs: number): bo
   if (ims === null) return false
   const since = Date.parse(ims)
   return !Number.isNaN(since) && Math.floor(mtimeMs / 1000) * 1000 <= since
-}
-
-function ifRangeAllows(value: string | null, etag: string, lastModified: string): boolean {
-  if (value === null) return true
-  const v = value.trim()
-  if (v.startsWith('"')) return v === etag // strong comparison
-  if (v.startsWith('W/')) return false
-  return v === lastModified
 }
 
 export function serveStatic(options: ServeStaticOptions): Middleware {

@@ -176,10 +176,12 @@ test('responses stream to the client while they are stored', async (t) => {
   assert.match(hit.headers['cache-status'] as string, /hit/)
 })
 
-test('Range requests pass through uncached; only-if-cached on a miss → 504', async (t) => {
+test('Range requests: answered from a stored 200 on a hit (206, 416, or the whole 200), passed through on a miss; only-if-cached on a miss → 504', async (t) => {
   const c = clock()
   const backend = await countingBackend(c, (req, res) => {
     res.setHeader('cache-control', 'max-age=60')
+    res.setHeader('etag', '"v1"')
+    res.setHeader('x-a', '1')
     if (req.headers.range) {
       res.statusCode = 206
       res.setHeader('content-range', 'bytes 0-1/10')
@@ -188,13 +190,37 @@ test('Range requests pass through uncached; only-if-cached on a miss → 504', a
     res.end('0123456789')
   })
   const proxy = await cachedRoute(t, backend, c)
-  await http(proxy.url + '/r')
-  const ranged = await http(proxy.url + '/r', { headers: { range: 'bytes=0-1' } })
-  assert.equal(ranged.status, 206)
-  assert.equal(ranged.headers['cache-status'], 'switchyard; fwd=bypass; detail=range')
+  // A miss with a Range passes through; the origin answers the range, nothing is stored.
+  const missed = await http(proxy.url + '/r', { headers: { range: 'bytes=0-1' } })
+  assert.equal(missed.status, 206)
+  assert.equal(missed.headers['cache-status'], 'switchyard; fwd=bypass; detail=range')
+  await http(proxy.url + '/r') // stored
+  const cases: Array<[Record<string, string>, number, string, string | undefined]> = [
+    [{ range: 'bytes=2-4' }, 206, '234', 'bytes 2-4/10'],
+    [{ range: 'bytes=7-' }, 206, '789', 'bytes 7-9/10'],
+    [{ range: 'bytes=-2' }, 206, '89', 'bytes 8-9/10'],
+    [{ range: 'bytes=5-100' }, 206, '56789', 'bytes 5-9/10'],
+    [{ range: 'bytes=10-' }, 416, '', 'bytes */10'],
+    [{ range: 'bytes=0-1,4-5' }, 200, '0123456789', undefined],
+    [{ range: 'items=0-1' }, 200, '0123456789', undefined],
+    [{ range: 'bytes=0-1', 'if-range': '"v1"' }, 206, '01', 'bytes 0-1/10'],
+    [{ range: 'bytes=0-1', 'if-range': '"v0"' }, 200, '0123456789', undefined],
+  ]
+  for (const [headers, status, body, contentRange] of cases) {
+    const r = await http(proxy.url + '/r', { headers })
+    const label = JSON.stringify(headers)
+    assert.equal(r.status, status, label)
+    assert.equal(r.body.toString(), body, label)
+    assert.equal(r.headers['content-range'], contentRange, label)
+    assert.equal(r.headers['content-length'], String(body.length), label)
+    assert.match(r.headers['cache-status'] as string, /hit/, label)
+    if (status !== 416) assert.equal(r.headers['x-a'], '1', label) // the stored fields
+  }
   const oic = await http(proxy.url + '/nothing', { headers: { 'cache-control': 'only-if-cached' } })
   assert.equal(oic.status, 504)
   assert.equal(backend.seen.length, 2)
+  assert.equal(backend.seen[0]!.headers.range, 'bytes=0-1')
+  assert.equal(backend.seen[1]!.headers.range, undefined)
 })
 
 test('the store survives a reload with the same settings; routes without cache send no Cache-Status', async (t) => {
