@@ -49,19 +49,29 @@ export function workerHeapFlags(execArgv: readonly string[] = process.execArgv, 
 }
 
 /**
- * glibc malloc setting for proxy workers, unless the user set it. Buffers of streamed bodies
- * (64 KiB reads) live outside V8's heap, in malloc's. glibc adjusts its mmap threshold as
- * memory is freed (up to 32 MiB, with the trim threshold at twice that), and the worker fell
- * into one of two modes for the rest of its life: 1 MiB downloads at ~650 or ~1,000 µs of CPU
- * per request, the slow one with twice the scavenge time (freed buffers given back to the kernel
- * and faulted in again). A fixed threshold (glibc's own default, 128 KiB) turns the adjustment off.
- * Measured (issue #6, `.scratch/phase3.ts`, small → 64 KiB → 1 MiB on one warm worker): without
- * it 704–990 µs per request, with it 618–644; RSS the same (88–93 MiB). Keeping 64 MiB freed
- * (MALLOC_TRIM_THRESHOLD_) did as well for speed but kept ~26 MiB more resident at idle (the
- * memory V8 used once to optimise llhttp's wasm). Other C libraries ignore the variable.
+ * glibc malloc settings for proxy workers, each unless the user set it. Buffers of streamed
+ * bodies (one 64 KiB buffer per socket read) live outside V8's heap, in malloc's, and V8 frees
+ * them in batches: a scavenge runs whenever the young generation's buffers reach 32 MiB (2 × V8's
+ * default max semi-space, whatever the flags; trace reason "external memory pressure"), and its
+ * ArrayBuffer sweep frees them all. When the batch sits at the top of malloc's main heap, glibc
+ * gives it back to the kernel (brk) once more than M_TRIM_THRESHOLD (128 KiB) is free there, and
+ * the next reads fault every page in again: ~200 page faults and ~5 brk calls per 1 MiB download,
+ * 1,300–1,600 µs of CPU per request instead of ~850. Whether the batch lands at the top depends on
+ * what the worker served before, so a worker stayed in one mode or the other
+ * (.scratch/bimodal-report.md).
+ * - MALLOC_MMAP_THRESHOLD_ fixed at glibc's default (128 KiB): glibc otherwise raises it as
+ *   memory is freed (up to 32 MiB, with the trim threshold at twice that), another source of modes.
+ * - MALLOC_TRIM_THRESHOLD_ 64 MiB, above one batch: freed buffers stay for the next batch (0.2–0.6
+ *   faults per 1 MiB download). The cost: memory freed once stays resident too (~10–15 MiB after
+ *   the first heavy load). The ~30 MiB V8's optimising compiler took for llhttp's wasm at start-up
+ *   would have been the largest part: llhttp is compiled with Liftoff only (llhttp.ts).
+ * Other C libraries ignore the variables.
  */
 export function mallocEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  return env.MALLOC_MMAP_THRESHOLD_ === undefined ? { MALLOC_MMAP_THRESHOLD_: String(128 * 1024) } : {}
+  const out: Record<string, string> = {}
+  if (env.MALLOC_MMAP_THRESHOLD_ === undefined) out.MALLOC_MMAP_THRESHOLD_ = String(128 * 1024)
+  if (env.MALLOC_TRIM_THRESHOLD_ === undefined) out.MALLOC_TRIM_THRESHOLD_ = String(64 * 1024 * 1024)
+  return out
 }
 
 /** What a worker forked with `flags` gets in its environment, for `restoreFlagDefaults` (always set: never inherited). */

@@ -92,7 +92,8 @@ test('switchyard start: the worker runs with the heap flags and has put them bac
   }
 })
 
-test('mallocEnv: a fixed glibc mmap threshold for workers, unless the user set one', () => {
-  assert.deepEqual(mallocEnv({}), { MALLOC_MMAP_THRESHOLD_: String(128 * 1024) })
-  assert.deepEqual(mallocEnv({ MALLOC_MMAP_THRESHOLD_: '65536' }), {})
+test('mallocEnv: fixed glibc mmap and trim thresholds for workers, each unless the user set it', () => {
+  assert.deepEqual(mallocEnv({}), { MALLOC_MMAP_THRESHOLD_: String(128 * 1024), MALLOC_TRIM_THRESHOLD_: String(64 * 1024 * 1024) })
+  assert.deepEqual(mallocEnv({ MALLOC_MMAP_THRESHOLD_: '65536' }), { MALLOC_TRIM_THRESHOLD_: String(64 * 1024 * 1024) })
+  assert.deepEqual(mallocEnv({ MALLOC_MMAP_THRESHOLD_: '65536', MALLOC_TRIM_THRESHOLD_: '131072' }), {})
 })
