@@ -177,24 +177,36 @@ const surrogateMemo = memoize(256, parseSurrogateControl)
 /**
  * CDN-Cache-Control: a Structured Field Dictionary (RFC 9213 §2.1) of Cache-Control's directives
  * — integers for delta-seconds, `true` for flags, a string of field names for no-cache/private. A
- * directive of the wrong type is ignored; an invalid or empty field is not used at all (null).
+ * directive of the wrong type is ignored; an invalid field, or one with no directive this cache
+ * uses (`foo`, a typo such as `maxage=60`), is not used at all (null): it never lifts a
+ * `Cache-Control: private` or `no-store` by accident.
  */
 function parseCdnCacheControl(value: string): Readonly<CacheControl> | null {
   const dict = parseDictionary(value)
   if (dict === undefined || dict.size === 0) return null
   const cc: CacheControl = { targeted: true }
+  let used = false
   for (const [key, v] of dict) {
     const numeric = NUMERIC[key]
     if (numeric !== undefined) {
-      if (typeof v === 'number' && Number.isInteger(v) && v >= 0) cc[numeric] = Math.min(v, MAX_DELTA_SECONDS)
+      if (typeof v === 'number' && Number.isInteger(v) && v >= 0) {
+        cc[numeric] = Math.min(v, MAX_DELTA_SECONDS)
+        used = true
+      }
     } else if (key === 'no-cache' || key === 'private') {
-      if (v === true || typeof v === 'string') cc[key === 'no-cache' ? 'noCache' : 'private'] = v === true ? true : fieldList(v)
+      if (v === true || typeof v === 'string') {
+        cc[key === 'no-cache' ? 'noCache' : 'private'] = v === true ? true : fieldList(v)
+        used = true
+      }
     } else {
       const flag = FLAGS[key]
-      if (flag !== undefined && v === true) cc[flag] = true
+      if (flag !== undefined && v === true) {
+        cc[flag] = true
+        used = true
+      }
     }
   }
-  return cc
+  return used ? cc : null
 }
 
 /**

@@ -457,7 +457,9 @@ export class CacheLayer {
     }
     const method = passThrough ? ctx.method : 'GET'
     const setHeaders = validators ? Object.entries(validators) : []
-    setHeaders.push(['surrogate-capability', surrogateCapability(ctx)])
+    // Only this cache's capabilities: a client's own would choose what the origin sends, stored
+    // for everyone under the same key (as Varnish does, the field is set, not appended to).
+    setHeaders.push(['surrogate-capability', SURROGATE_CAPABILITY])
     const drop = passThrough ? undefined : preconditionsOf(requestHeaders(ctx))
     if (hooks === undefined) {
       return forwardRequest(view, up.group, up.path, this.#log, {
@@ -515,12 +517,6 @@ function keyRequest(ctx: RequestContext): CacheKeyRequest {
     params: ctx.params,
     header: (name) => requestField(ctx, name.toLowerCase()),
   }
-}
-
-/** This cache announced on the request (appended to what a cache in front of it announced). */
-function surrogateCapability(ctx: RequestContext): string {
-  const earlier = requestField(ctx, 'surrogate-capability')
-  return earlier === undefined || earlier.trim() === '' ? SURROGATE_CAPABILITY : `${earlier}, ${SURROGATE_CAPABILITY}`
 }
 
 /**

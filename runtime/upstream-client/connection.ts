@@ -362,7 +362,7 @@ export class Connection implements ParserHost, BodyTarget, HeadFacts {
         }
         if (this.exchange !== ex) return -1
       }
-      return 0
+      return 1 // (RFC 9112 §6.3: a 1xx ends with its head, whatever Content-Length or Transfer-Encoding say)
     }
     if (this.parser.versionMajor !== 1) return this.#reject(badResponse(`HTTP version ${this.parser.version}`))
     this.#headersDone = true

@@ -105,6 +105,10 @@ describe('targeted cache control: CDN-Cache-Control (RFC 9213), Surrogate-Contro
     // A directive of the wrong type is ignored; an invalid field is not used at all.
     assert.deepEqual(responseCacheControl({ 'cdn-cache-control': 'max-age="10", no-store' }), { targeted: true, noStore: true })
     assert.deepEqual(responseCacheControl({ 'cdn-cache-control': 'max-age=10, &&&', 'cache-control': 'no-store' }), { noStore: true })
+    // One with no directive the cache uses (an extension, a typo, a wrong type) is not used either.
+    for (const cdn of ['foo', 'maxage=60', 'max-age="60"']) {
+      assert.deepEqual(responseCacheControl({ 'cdn-cache-control': cdn, 'cache-control': 'private' }), { private: true }, cdn)
+    }
     // Expires is not read beside it.
     const headers = { 'cdn-cache-control': 'max-age=0', expires: 'Thu, 01 Jan 2026 13:00:00 GMT', date }
     assert.equal(freshnessLifetime({ status: 200, headers }, T, {}, responseCacheControl(headers)).lifetime, 0)

@@ -168,6 +168,39 @@ for (const fastFront of [false, true]) {
     }
   })
 
+  test(`${front}: bytes after a Connection: close request are read and dropped, not refused; its response is delivered whole`, T, async (t) => {
+    const SIZE = 1_000_000
+    const backend = await rawBackend((req) => {
+      if (!req.line.startsWith('GET /big ')) return okReply(req)
+      req.socket.write(`HTTP/1.1 200 OK\r\ncontent-length: ${SIZE}\r\n\r\n`)
+      req.socket.write(Buffer.alloc(SIZE, 'b'))
+    })
+    const proxy = await proxyFor(t, backend, {}, { server: { fastFront } })
+    const outcome = await new Promise<{ body: number; error: Error | undefined }>((resolve) => {
+      const s: Socket = connect({ port: proxy.port, host: '127.0.0.1', allowHalfOpen: true })
+      let received = Buffer.alloc(0)
+      let error: Error | undefined
+      s.on('error', (err) => (error = err))
+      s.on('data', (d: Buffer) => void (received = Buffer.concat([received, d])))
+      s.on('end', () => s.end())
+      s.on('close', () => resolve({ body: received.length - (received.indexOf('\r\n\r\n') + 4), error }))
+      s.on('connect', async () => {
+        if (fastFront) {
+          s.write(FIRST)
+          await until(() => received.includes('POST /first HTTP/1.1'))
+          received = Buffer.alloc(0)
+        }
+        s.write('GET /big HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\nGET /after HTTP/1.1\r\nHost: a\r\n\r\n')
+        await until(() => received.length > 0)
+        s.write(Buffer.alloc(1_000_000, 'x')) // and more, while the response is on its way
+      })
+    })
+    assert.equal(outcome.error, undefined)
+    assert.equal(outcome.body, SIZE)
+    assert.ok(!backend.requests.some((r) => r.line.startsWith('GET /after ')))
+    assert.ok(!proxy.log.lines.some((l) => /refused/.test(l.message)), JSON.stringify(proxy.log.lines.map((l) => l.message)))
+  })
+
   test(`${front}: a pipelined request expecting 100-continue is invited once its turn comes`, T, async (t) => {
     const { backend, release } = await slowBackend()
     const proxy = await proxyFor(t, backend, {}, { server: { fastFront } })

@@ -377,3 +377,20 @@ test('interim responses on a cached route and a hooked route: passed on for a mi
   }
   assert.equal(fetched, 2)
 })
+
+test('an interim response ends with its head whatever its Content-Length or Transfer-Encoding say (RFC 9112 §6.3); those are not passed on', T, async (t) => {
+  for (const interim of ['HTTP/1.1 150 Foo\r\nContent-Length: 5\r\n\r\n', 'HTTP/1.1 199 X\r\nTransfer-Encoding: chunked\r\n\r\n', 'HTTP/1.1 103 Early Hints\r\nContent-Length: 5\r\n\r\n']) {
+    const { proxy } = await faulty(t, (req) => req.socket.write(`${interim}${OK('final')}`))
+    const c = await RawClient.open(proxy.port)
+    c.write('GET /fault HTTP/1.1\r\nHost: a\r\n\r\n')
+    const first = await c.response()
+    assert.ok(first.status >= 100 && first.status < 200, interim)
+    assert.equal(first.header('content-length'), undefined)
+    assert.equal(first.header('transfer-encoding'), undefined)
+    const res = await c.response()
+    assert.equal(res.status, 200)
+    assert.equal(res.body.toString(), 'final')
+    c.destroy()
+    await stillServing(proxy)
+  }
+})

@@ -502,6 +502,13 @@ function onClientError(err: NodeJS.ErrnoException, socket: Socket): number | und
   const s = socket as ParserSocket
   if (s[kErrored]) return undefined
   s[kErrored] = true
+  // Bytes behind a request that closes the connection (llhttp will not parse them): nothing was
+  // refused. That request is answered as usual and the rest read and dropped (the lingering
+  // close its response ends with); closing now would reset what is still being delivered.
+  if (err.code === 'HPE_CLOSED_CONNECTION') {
+    stopParsing(s)
+    return undefined
+  }
   // The client went away (mid-request or not): nothing to answer; closing aborts what is in flight.
   if (!s.writable || err.code === 'ECONNRESET' || err.code === 'HPE_INVALID_EOF_STATE') {
     s.destroy()
