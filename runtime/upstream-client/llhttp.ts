@@ -11,7 +11,6 @@
  * those callbacks, so nothing downstream converts Buffers again.
  */
 import { createRequire } from 'node:module'
-import { setFlagsFromString } from 'node:v8'
 
 const require = createRequire(import.meta.url)
 
@@ -93,13 +92,10 @@ function instance(): LlhttpExports {
   // on a pinned core, ~100 ms of CPU out of the first seconds of traffic (p99 of a cold proxy
   // 180–230 ms → 65–100). The parse costs ~0.5 µs more per head; not measurable per request.
   // The flag is set only for this compile: left on, it would make V8 refuse Node's code cache.
-  setFlagsFromString('--liftoff-only')
   try {
     mod = new Module(require(LLHTTP_SOURCES.simd) as Buffer)
   } catch {
     mod = new Module(require(LLHTTP_SOURCES.plain) as Buffer) // no wasm SIMD here
-  } finally {
-    setFlagsFromString('--no-liftoff-only')
   }
   const exports = new Instance(mod, {
     env: {
