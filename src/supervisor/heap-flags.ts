@@ -62,9 +62,9 @@ export function workerHeapFlags(execArgv: readonly string[] = process.execArgv, 
  * - MALLOC_MMAP_THRESHOLD_ fixed at glibc's default (128 KiB): glibc otherwise raises it as
  *   memory is freed (up to 32 MiB, with the trim threshold at twice that), another source of modes.
  * - MALLOC_TRIM_THRESHOLD_ 64 MiB, above one batch: freed buffers stay for the next batch (0.2–0.6
- *   faults per 1 MiB download). The cost: memory freed once stays resident too, ~35 MiB once the
- *   worker has been under load (mostly V8's optimising compile of llhttp's wasm; none at idle
- *   after start). `--liftoff-only` for llhttp avoided it but cost ~3 µs per small request.
+ *   faults per 1 MiB download). The cost: memory freed once stays resident too, ~35 MiB from the
+ *   first request on (V8's optimising compile of llhttp's wasm, on its first call; idle RSS
+ *   113 → 148 MiB). `--liftoff-only` for llhttp avoided it but cost ~3 µs per small request.
  * Other C libraries ignore the variables.
  */
 export function mallocEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
