@@ -350,9 +350,10 @@ export class Connection implements ParserHost, BodyTarget, HeadFacts {
     if (status < 200) {
       if (status === 101 || upgrade) return this.#reject(badResponse('101 Switching Protocols to a request that asked for no upgrade'))
       if (status < 100) return this.#reject(badResponse('status line'))
-      // An interim response (100 Continue, 103 Early Hints…): dropped, the final one follows
-      // (RFC 9110 §15.2). An endless stream of them would hold the request (and a core) until
-      // the head timeout: a few are allowed, as Go's Transport does.
+      // An interim response (103 Early Hints, 102…): handed to onInterim (the forwarder passes it
+      // on, RFC 9110 §15.2), or dropped (100 Continue: the proxy answers the client's Expect
+      // itself); the final one follows. An endless stream of them would hold the request (and a
+      // core) until the head timeout: a few are allowed, as Go's Transport does.
       if (++this.#interim > MAX_INTERIM) return this.#reject(badResponse(`more than ${MAX_INTERIM} interim (1xx) responses`))
       if (status !== 100 && ex.handler.onInterim !== undefined) {
         try {
