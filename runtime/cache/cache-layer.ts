@@ -33,10 +33,10 @@ import { PassSink, StoreSink, TeeSink, type CacheSink, type StoreTarget } from '
 import { Coalescer } from './coalescing.js'
 import { detachedContext, ReportingSink } from './detached-context.js'
 import { StoreRegistry } from './store-registry.js'
-import { writeNotModified, writePreconditionFailed, writeStored, writeStoredRange } from './serve-entry.js'
+import { writeNotModified, writeStored, writeStoredRange } from './serve-entry.js'
 import { firstHeader } from './headers.js'
 import {
-  ageHeaderValue, cacheStatus, currentAge, decide, evaluatePreconditions, freshen, freshnessLifetime, hitStatus, httpGetKey,
+  ageHeaderValue, cacheStatus, currentAge, decide, freshen, isNotModified, freshnessLifetime, hitStatus, httpGetKey,
   invalidationReferences, isStorable, isUnsafeMethod, PRECONDITION_FIELDS, selectForUpdate, toPairs, withoutFields,
   type CacheDecision, type CacheOptions, type CacheStatusParams, type FieldList, type ForwardReason, type HeaderMap,
   type RequestLike,
@@ -165,6 +165,11 @@ export class CacheLayer {
       const invalidate = isUnsafeMethod(method) ? this.#invalidator(ctx, rc) : undefined
       return this.#pass(ctx, up, rc, cacheStatus({ fwd: 'method' }), invalidate)
     }
+    // If-Match and If-Unmodified-Since are for the origin: "not applicable to a cache", which
+    // "MUST NOT evaluate" them (RFC 9111 §4.3.2). Such a request goes there as it is, uncached.
+    if (requestField(ctx, 'if-match') !== undefined || requestField(ctx, 'if-unmodified-since') !== undefined) {
+      return this.#pass(ctx, up, rc, cacheStatus({ fwd: 'bypass', detail: 'precondition' }))
+    }
     let key: string
     try {
       key = rc.cfg.key ? rc.cfg.key(keyRequest(ctx)) : httpGetKey(ctx.hostHeader, ctx.path, ctx.query, ctx.proto)
@@ -226,16 +231,10 @@ export class CacheLayer {
     ctx: RequestContext, rc: RouteCache, req: RequestLike, entry: Servable, bodyOf: StoredEntry, ageMs: number, member: string,
   ): boolean | Promise<boolean> {
     const age = ageHeaderValue(ageMs)
-    if (hasPreconditions(req.headers as HeaderMap)) {
-      const outcome = evaluatePreconditions(req, entry)
-      if (outcome === 'not-modified') {
-        writeNotModified(ctx, rc.route.responseHeaders, entry.headers, age, member)
-        return true
-      }
-      if (outcome === 'failed') {
-        writePreconditionFailed(ctx, member)
-        return true
-      }
+    // (If-Match / If-Unmodified-Since never get here: such requests go to the origin.)
+    if (hasPreconditions(req.headers as HeaderMap) && isNotModified(req, entry)) {
+      writeNotModified(ctx, rc.route.responseHeaders, entry.headers, age, member)
+      return true
     }
     if (ctx.method === 'HEAD') {
       writeStored(ctx, rc.route.responseHeaders, entry.status, entry.headers, undefined, age, member)

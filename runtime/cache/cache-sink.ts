@@ -16,11 +16,11 @@ import type { UpstreamFailure } from '../forward/upstream-error.js'
 import { BodyBranch } from './body-branch.js'
 import { cacheStatus, type ForwardReason } from './cache-status.js'
 import type { CacheOptions } from './cache-options.js'
-import { evaluatePreconditions } from './conditional.js'
+import { isNotModified } from './conditional.js'
 import { headerLines, splitList, toPairs, type FieldList } from './headers.js'
 import { isStorable, newEntry, type NotStorableReason, type RequestLike } from './policy.js'
 import type { CacheStore } from './store.js'
-import { writeNotModified, writePreconditionFailed } from './serve-entry.js'
+import { writeNotModified } from './serve-entry.js'
 
 /** A sink the layer can also fail itself (no server available) or abort (client gone). */
 export interface CacheSink extends ResponseSink {
@@ -135,15 +135,11 @@ export class TeeSink implements CacheSink {
     this.#branch = typeof started === 'string' ? undefined : started
     const detail = typeof started === 'string' ? started : undefined
     const member = cacheStatus({ fwd: this.fwd, fwdStatus: status, stored: this.#branch !== undefined, ...(detail ? { detail } : {}) })
-    // The client's preconditions, answered from what is being stored (as a hit would answer them).
-    if (this.#branch !== undefined && this.client !== undefined) {
-      const outcome = evaluatePreconditions(this.client, { status, headers: pairs, responseTime: this.target.now() })
-      if (outcome !== 'none') {
-        this.#answered = true
-        if (outcome === 'not-modified') writeNotModified(this.ctx, this.rules, pairs, undefined, member)
-        else writePreconditionFailed(this.ctx, member)
-        return true
-      }
+    // The client's conditional, answered from what is being stored (as a hit would answer it).
+    if (this.#branch !== undefined && this.client !== undefined && isNotModified(this.client, { status, headers: pairs, responseTime: this.target.now() })) {
+      this.#answered = true
+      writeNotModified(this.ctx, this.rules, pairs, undefined, member)
+      return true
     }
     headers.push('cache-status', member)
     if (this.#client.head(status, headers, resume)) return true

@@ -132,48 +132,20 @@ export function updateStoredHeaders(
 }
 
 /**
- * The precondition fields of a request (RFC 9110 §13.1). The cache never forwards a client's on
- * its own GETs (a miss, a revalidation, a background refresh): the answer would be a 304 or 412
- * it cannot store. It asks for the full response and evaluates the client's itself
- * (`evaluatePreconditions`), as nginx does.
+ * The precondition fields of a request (RFC 9110 §13.1). The cache never forwards a client's
+ * If-None-Match / If-Modified-Since on its own GETs (a miss, a revalidation, a background
+ * refresh): the answer would be a 304 it cannot store. It asks for the full response and answers
+ * the client's conditional itself (`isNotModified`), as nginx does. A request with If-Match or
+ * If-Unmodified-Since never reaches the cache's own requests: those are for the origin (RFC 9111
+ * §4.3.2), and the request goes there as it is.
  */
 export const PRECONDITION_FIELDS: readonly string[] = ['if-match', 'if-none-match', 'if-modified-since', 'if-unmodified-since']
-
-export type PreconditionOutcome = 'none' | 'not-modified' | 'failed'
-
-/**
- * A client's preconditions on a GET/HEAD evaluated against a stored (or just received) 2xx
- * response, in the order of RFC 9110 §13.2.2: a false If-Match (strong comparison), else a false
- * If-Unmodified-Since, fails (412); then If-None-Match / If-Modified-Since as `isNotModified`
- * (304). Other statuses ignore preconditions (§13.2.1).
- */
-export function evaluatePreconditions(
-  req: { readonly method: string; readonly headers: HeaderSource },
-  stored: { readonly status: number; readonly headers: HeaderSource; readonly responseTime: number },
-): PreconditionOutcome {
-  const method = req.method.toUpperCase()
-  if ((method !== 'GET' && method !== 'HEAD') || stored.status < 200 || stored.status > 299) return 'none'
-  const ifMatch = headerValue(req.headers, 'if-match')
-  if (ifMatch !== undefined) {
-    const tags = parseEntityTagList(ifMatch)
-    if (tags !== '*') {
-      const own = parseEntityTag(firstHeader(stored.headers, 'etag'))
-      if (own === undefined || !tags.some((t) => strongMatch(t, own))) return 'failed'
-    }
-  } else {
-    // §13.1.4: ignored when the response has no Last-Modified (or the date is invalid).
-    const since = parseHttpDate(firstHeader(req.headers, 'if-unmodified-since'))
-    const lastModified = since === undefined ? undefined : parseHttpDate(firstHeader(stored.headers, 'last-modified'))
-    if (lastModified !== undefined && lastModified > since!) return 'failed'
-  }
-  return isNotModified(req, stored) ? 'not-modified' : 'none'
-}
 
 /**
  * Whether a client's conditional GET/HEAD can be answered 304 from this stored response
  * (§4.3.2; RFC 9110 §13.1.2, §13.1.3, §13.2.2): If-None-Match with weak comparison takes
  * precedence; If-Modified-Since only without it, compared with Last-Modified, else Date, else
- * the time the response was received. `evaluatePreconditions` adds If-Match / If-Unmodified-Since.
+ * the time the response was received.
  */
 export function isNotModified(
   req: { readonly method: string; readonly headers: HeaderSource },

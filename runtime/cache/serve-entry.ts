@@ -124,8 +124,3 @@ export function writeNotModified(
   res.writeHead(304, rules ? applyHeaderRules(out, rules) : out)
   res.end()
 }
-
-/** 412 for a client precondition (If-Match / If-Unmodified-Since) a stored response fails (RFC 9110 §15.5.13). */
-export function writePreconditionFailed(ctx: RequestContext, cacheStatus: string): void {
-  sendText(ctx, 412, '412 Precondition Failed', ['cache-status', cacheStatus])
-}

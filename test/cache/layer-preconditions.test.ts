@@ -1,7 +1,8 @@
 // Client preconditions on a caching route (RFC 9110 §13, RFC 9111 §4.3): the cache never sends
-// the client's own upstream — a miss, a revalidation or a refresh asks for the full response,
-// which is stored — and answers them itself, from a hit or from the response being stored
-// (304 for If-None-Match / If-Modified-Since, 412 for If-Match / If-Unmodified-Since).
+// a client's If-None-Match / If-Modified-Since upstream — a miss, a revalidation or a refresh
+// asks for the full response, which is stored — and answers them itself (304), from a hit or
+// from the response being stored. If-Match / If-Unmodified-Since are the origin's to evaluate:
+// such a request goes there as it is.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { http } from '../helpers/servers.js'
@@ -45,37 +46,41 @@ test('a conditional miss whose answer is not stored gets the full response', asy
   assert.equal(backend.seen[0]!.headers['if-none-match'], undefined)
 })
 
-test('If-Match and If-Unmodified-Since are evaluated by the cache: 412 from a hit or from the response being stored', async (t) => {
+test('If-Match and If-Unmodified-Since are not evaluated by the cache (RFC 9111 §4.3.2): the request goes to the origin as it is, uncached', async (t) => {
   const c = clock()
   const lastModified = c.now - 60_000
-  const backend = await countingBackend(c, (_req, res) => {
+  const backend = await countingBackend(c, (req, res) => {
     res.setHeader('cache-control', 'max-age=60')
     res.setHeader('etag', '"v1"')
     res.setHeader('last-modified', formatHttpDate(lastModified))
+    // The origin evaluates If-Match.
+    const ifMatch = req.headers['if-match']
+    if (ifMatch !== undefined && ifMatch !== '*' && !ifMatch.split(',').map((s) => s.trim()).includes('"v1"')) {
+      res.statusCode = 412
+      return res.end()
+    }
     res.end('doc')
   })
   const proxy = await cachedRoute(t, backend, c)
-  const miss = await http(proxy.url + '/d', { headers: { 'if-match': '"v0"' } })
-  assert.equal(miss.status, 412)
-  assert.equal(miss.headers['cache-status'], 'switchyard; fwd=uri-miss; fwd-status=200; stored')
-  assert.equal(backend.seen[0]!.headers['if-match'], undefined)
+  await http(proxy.url + '/d') // stored
   const cases: Array<[Record<string, string>, number]> = [
     [{ 'if-match': '"v0"' }, 412],
-    [{ 'if-match': 'W/"v1"' }, 412], // If-Match compares strongly
-    [{ 'if-match': '"v0", "v1"' }, 200],
-    [{ 'if-match': '*' }, 200],
-    [{ 'if-unmodified-since': formatHttpDate(lastModified - 1000) }, 412],
-    [{ 'if-unmodified-since': formatHttpDate(lastModified) }, 200],
-    [{ 'if-match': '"v1"', 'if-unmodified-since': formatHttpDate(lastModified - 1000) }, 200], // If-Match wins
-    [{ 'if-match': '"v0"', 'if-none-match': '"v1"' }, 412], // before If-None-Match
-    [{ 'if-match': '"v1"', 'if-none-match': '"v1"' }, 304],
+    [{ 'if-match': '"v1"' }, 200],
+    [{ 'if-unmodified-since': formatHttpDate(lastModified - 1000) }, 200], // this origin ignores it
+    [{ 'if-match': '"v0"', 'if-none-match': '"v1"' }, 412],
   ]
   for (const [headers, status] of cases) {
     const r = await http(proxy.url + '/d', { headers })
-    assert.equal(r.status, status, JSON.stringify(headers))
-    assert.match(r.headers['cache-status'] as string, /^switchyard; hit/)
+    const label = JSON.stringify(headers)
+    assert.equal(r.status, status, label)
+    assert.equal(r.headers['cache-status'], 'switchyard; fwd=bypass; detail=precondition', label)
   }
-  assert.equal(backend.seen.length, 1)
+  assert.equal(backend.seen.length, 1 + cases.length)
+  for (let i = 0; i < cases.length; i++) {
+    for (const [name, value] of Object.entries(cases[i]![0])) assert.equal(backend.seen[i + 1]!.headers[name], value, name)
+  }
+  // The stored entry is still served to requests without them.
+  assert.match((await http(proxy.url + '/d')).headers['cache-status'] as string, /^switchyard; hit/)
 })
 
 test('a revalidation sends only the cache validators; the client conditional is answered from the refreshed entry', async (t) => {
@@ -84,11 +89,11 @@ test('a revalidation sends only the cache validators; the client conditional is 
   const proxy = await cachedRoute(t, backend, c)
   await http(proxy.url + '/r')
   c.advance(11_000)
-  const r = await http(proxy.url + '/r', { headers: { 'if-modified-since': formatHttpDate(c.now), 'if-match': '"zz"' } })
-  assert.equal(r.status, 412)
+  const r = await http(proxy.url + '/r', { headers: { 'if-modified-since': formatHttpDate(c.now), 'if-none-match': '"zz", "v1"' } })
+  assert.equal(r.status, 304)
   assert.equal(r.headers['cache-status'], 'switchyard; fwd=stale; fwd-status=304; ttl=10; stored')
   const sent = backend.seen[1]!.headers
-  assert.deepEqual([sent['if-none-match'], sent['if-modified-since'], sent['if-match']], ['"v1"', undefined, undefined])
+  assert.deepEqual([sent['if-none-match'], sent['if-modified-since']], ['"v1"', undefined])
   c.advance(11_000)
   const plain = await http(proxy.url + '/r', { headers: { 'if-none-match': '"v1"' } })
   assert.equal(plain.status, 304)
@@ -109,12 +114,12 @@ test('a background refresh (stale-while-revalidate) sends only the cache validat
   const proxy = await cachedRoute(t, backend, c)
   await http(proxy.url + '/s')
   c.advance(15_000)
-  const stale = await http(proxy.url + '/s', { headers: { 'if-none-match': '"zz"', 'if-unmodified-since': formatHttpDate(c.now) } })
+  const stale = await http(proxy.url + '/s', { headers: { 'if-none-match': '"zz"', 'if-modified-since': formatHttpDate(c.now - 3_600_000) } })
   assert.deepEqual([stale.status, stale.body.toString()], [200, 'swr'])
   assert.match(stale.headers['cache-status'] as string, /detail=stale-while-revalidate/)
   await proxy.runtime.cache.settled()
   const sent = backend.seen[1]!.headers
-  assert.deepEqual([sent['if-none-match'], sent['if-unmodified-since']], ['"v1"', undefined])
+  assert.deepEqual([sent['if-none-match'], sent['if-modified-since']], ['"v1"', undefined])
   assert.equal((await http(proxy.url + '/s')).headers['cache-status'], 'switchyard; hit; ttl=10')
 })
 
