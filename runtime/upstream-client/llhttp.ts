@@ -87,11 +87,8 @@ let heap = new Uint8Array(0)
 function instance(): LlhttpExports {
   if (wasm !== undefined) return wasm
   let mod: object
-  // Baseline (Liftoff) code only, never tiered up by TurboFan (issue #6): the optimising compile
-  // took ~30 MiB that glibc then keeps (MALLOC_TRIM_THRESHOLD_, src/supervisor/heap-flags.ts) and,
-  // on a pinned core, ~100 ms of CPU out of the first seconds of traffic (p99 of a cold proxy
-  // 180–230 ms → 65–100). The parse costs ~0.5 µs more per head; not measurable per request.
-  // The flag is set only for this compile: left on, it would make V8 refuse Node's code cache.
+  // (V8 optimises this module on its first call, ~35 MiB that MALLOC_TRIM_THRESHOLD_ then keeps:
+  // src/supervisor/heap-flags.ts. `--liftoff-only` here avoided it but cost ~3 µs per request.)
   try {
     mod = new Module(require(LLHTTP_SOURCES.simd) as Buffer)
   } catch {
