@@ -47,7 +47,10 @@ import { sendError } from './respond.js'
 
 /** Unread body bytes past which an early answer closes the connection instead of discarding them. */
 export const DISCARD_MAX = 64 * 1024
-/** After a 408/413, how long the client gets to take the answer before the connection is cut (nginx's lingering_timeout). */
+/**
+ * How long a client gets to take its answer before the connection is cut (nginx's
+ * lingering_timeout): after a 408/413 here, and in every lingering close (adapters/node/lingering-close.ts).
+ */
 export const LINGER_MS = 5000
 
 /** Why a request body was refused; readers of the body see it as the stream's error. */

@@ -19,6 +19,7 @@
 import type { Socket } from 'node:net'
 import { RequestParser, PARSE_OK, PARSE_PAUSED, type ParserHost } from '../../upstream-client/llhttp.js'
 import { FastRequest, FastResponse, type ExchangeOwner } from './fast-exchange.js'
+import { destroyWhenFlushed, lingerUntilClientCloses } from './lingering-close.js'
 
 export interface FastFrontOptions {
   headersTimeout: number
@@ -46,8 +47,6 @@ const MAX_QUEUED = 64 * 1024
 const KEEP_ALIVE_BUFFER = 1000
 /** An incomplete head may hold this much more than maxHeaderSize before node:http takes it over. */
 const PARTIAL_MARGIN = 8 * 1024
-/** A lingering close waits this long for the client's own close (nginx's lingering_timeout). */
-const LINGER_MS = 5000
 
 export class FastFront {
   /** Coarse clock (performance.now() ms), updated by the check interval and on each connection. */
@@ -320,18 +319,10 @@ class FastConnection implements ParserHost, ExchangeOwner {
     s.end()
     if (linger && !s.readableEnded) {
       s.on('data', ignore)
-      s.once('end', () => s.destroySoon())
       s.resume()
-      const expire = (): void => {
-        const timer = setTimeout(() => s.destroy(), LINGER_MS)
-        s.once('close', () => clearTimeout(timer))
-      }
-      if (s.writableFinished) expire()
-      else s.once('finish', expire)
-      return
+      return lingerUntilClientCloses(s)
     }
-    if (s.writableFinished) s.destroy()
-    else s.once('finish', () => s.destroy())
+    destroyWhenFlushed(s)
   }
 
   // ---- from the front ----

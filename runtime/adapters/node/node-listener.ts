@@ -27,9 +27,10 @@ import type { FrontRequest } from '../../context.js'
 import { isValidHost, withoutTrailingDot } from '../../canonical.js'
 import { nominatesProtected } from '../../forward/hop-by-hop.js'
 import { tunnelProtocol, plainRequestHead } from '../../upgrade/upgrade-request.js'
-import { expectContinue, LINGER_MS } from '../../body-guard.js'
+import { expectContinue } from '../../body-guard.js'
 import { STREAM_HIGH_WATER_MARK } from '../../stream-buffer.js'
 import { FastFront } from './fast-front.js'
+import { destroyWhenFlushed, lingerUntilClientCloses } from './lingering-close.js'
 import type { FastRequest, FastResponse } from './fast-exchange.js'
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void
@@ -396,13 +397,7 @@ function lingeringClose(this: ParserSocket): void {
   if (s.writable) s.end()
   if (s.readableEnded) return destroyWhenFlushed(s)
   stopParsing(s)
-  s.once('end', () => destroyWhenFlushed(s))
-  const expire = (): void => {
-    const timer = setTimeout(() => s.destroy(), LINGER_MS)
-    s.once('close', () => clearTimeout(timer))
-  }
-  if (s.writableFinished) expire()
-  else s.once('finish', expire)
+  lingerUntilClientCloses(s)
 }
 
 /** node:http parses nothing more on `s`: what the client sends from now on is read and dropped. */
@@ -421,11 +416,6 @@ function stopParsing(s: ParserSocket): void {
     handle.reading = true
     handle.readStart()
   }
-}
-
-function destroyWhenFlushed(s: Socket): void {
-  if (s.writableFinished) s.destroy()
-  else s.once('finish', () => s.destroy())
 }
 
 function ignoreData(): void {}
