@@ -7,7 +7,7 @@ import type { ResolvedHeaderRules } from '../resolved-config.js'
 import { applyHeaderRules } from '../forward/response-headers.js'
 import { notModifiedHeaders } from './conditional.js'
 import { sendText } from '../respond.js'
-import type { FieldList } from './headers.js'
+import { firstHeader, type FieldList } from './headers.js'
 import { ifRangeAllows, parseRange } from '../byte-range.js'
 
 interface Prepared {
@@ -92,7 +92,7 @@ export function writeStoredRange(
   range: string, ifRange: string | undefined, age: string, cacheStatus: string,
 ): void {
   const size = body.length
-  const wanted = ifRangeAllows(ifRange, fieldOf(headers, 'etag'), fieldOf(headers, 'last-modified')) ? parseRange(range, size) : undefined
+  const wanted = ifRangeAllows(ifRange, firstHeader(headers, 'etag'), firstHeader(headers, 'last-modified')) ? parseRange(range, size) : undefined
   if (wanted === undefined) return writeStored(ctx, rules, 200, headers, body, age, cacheStatus)
   if (wanted === 'unsatisfiable') {
     const res = ctx.res
@@ -104,11 +104,6 @@ export function writeStoredRange(
   }
   const slice = body.subarray(wanted.start, wanted.end + 1)
   writeStored(ctx, rules, 206, headers, slice, age, cacheStatus, ['content-range', `bytes ${wanted.start}-${wanted.end}/${size}`])
-}
-
-function fieldOf(headers: FieldList, name: string): string | undefined {
-  for (const [n, v] of headers) if (n.length === name.length && n.toLowerCase() === name) return v
-  return undefined
 }
 
 /** 304 for a client conditional answered from a stored response (RFC 9110 §15.4.5). */
