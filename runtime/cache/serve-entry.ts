@@ -6,7 +6,6 @@ import type { RequestContext } from '../context.js'
 import type { ResolvedHeaderRules } from '../resolved-config.js'
 import { applyHeaderRules } from '../forward/response-headers.js'
 import { notModifiedHeaders } from './conditional.js'
-import { sendText } from '../respond.js'
 import { firstHeader, type FieldList } from './headers.js'
 import { ifRangeAllows, parseRange } from '../byte-range.js'
 
