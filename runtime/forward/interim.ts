@@ -18,7 +18,7 @@ interface RawWriter {
   _writeRaw(data: string, encoding: BufferEncoding): boolean
 }
 
-/** `headers`: flat [name, value, …] parsed by llhttp, hop-by-hop fields removed. */
+/** `headers`: flat [name, value, …] parsed by llhttp, through stripHopByHop (no framing fields). */
 export function sendInterim(ctx: RequestContext, status: number, headers: readonly string[]): void {
   if (status < 102 || status > 199) return
   const req = ctx.req
@@ -26,12 +26,7 @@ export function sendInterim(ctx: RequestContext, status: number, headers: readon
   if (res.headersSent || res.destroyed || req.httpVersionMajor !== 1 || req.httpVersionMinor < 1) return
   if (!(res instanceof FastResponse) && !(res instanceof ServerResponse)) return
   let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'unknown'}\r\n`
-  for (let i = 0; i < headers.length; i += 2) {
-    const name = headers[i]!
-    // A 1xx has no body: framing fields would make some clients read one (RFC 9110 §8.6).
-    if (name.length === 14 && name.toLowerCase() === 'content-length') continue
-    head += `${name}: ${headers[i + 1]!}\r\n`
-  }
+  for (let i = 0; i < headers.length; i += 2) head += `${headers[i]!}: ${headers[i + 1]!}\r\n`
   head += '\r\n'
   if (res instanceof FastResponse) res.writeInterim(head)
   else (res as unknown as RawWriter)._writeRaw(head, 'latin1')

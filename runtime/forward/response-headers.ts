@@ -13,7 +13,8 @@ import { codedError } from './upstream-error.js'
  * SWITCHYARD_BAD_UPSTREAM_RESPONSE) on a Transfer-Encoding other than plain `chunked`, or on
  * more than one Transfer-Encoding field: the body would reach the client still gzip/compress-coded
  * with nothing saying so (nginx: "upstream sent unknown Transfer-Encoding" → 502), or chunked
- * twice (RFC 9112 §7). A 204's Content-Length is dropped (RFC 9110 §8.6: never sent with one).
+ * twice (RFC 9112 §7). A 1xx's or 204's Content-Length is dropped (RFC 9110 §8.6: never sent with
+ * one; on a 1xx, some clients would read a body).
  */
 export function stripHopByHop(list: string[], status: number): string[] {
   let connectionValues: string[] | undefined
@@ -38,7 +39,7 @@ export function stripHopByHop(list: string[], status: number): string[] {
         if (++codings > 1) throw codedError('SWITCHYARD_BAD_UPSTREAM_RESPONSE', 'invalid upstream response (Transfer-Encoding repeated)')
         continue
       }
-      if (status === 204 && lower === 'content-length') continue
+      if ((status === 204 || status < 200) && lower === 'content-length') continue
       // Proxy-Authenticate is end-to-end in responses (the upstream asks the client); keep it.
       if (isHopByHop(lower) && lower !== 'proxy-authenticate') continue
     }

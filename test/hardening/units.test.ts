@@ -53,4 +53,5 @@ test('stripHopByHop: plain chunked is dropped quietly; any other Transfer-Encodi
   assert.deepEqual(stripHopByHop(h('Connection', 'content-length, x-hop', 'Content-Length', '2', 'X-Hop', 'a'), 200), ['Content-Length', '2'])
   assert.deepEqual(stripHopByHop(h('Content-Length', '5', 'X-A', '1'), 204), ['X-A', '1'])
   assert.deepEqual(stripHopByHop(h('Content-Length', '5'), 304), ['Content-Length', '5'])
+  assert.deepEqual(stripHopByHop(h('Content-Length', '5', 'Link', '</a>'), 103), ['Link', '</a>'])
 })
