@@ -18,8 +18,9 @@ import type { BodyGuard } from './body-guard.js'
 import { resolveForwarded } from './client-address.js'
 
 /**
- * The client's request as the data plane sees it: node:http's, or the fast front's (a request
- * without a body: no stream to read). Code that reads a body has a node:http request by then.
+ * The client's request as the data plane sees it: node:http's, or the fast front's — a
+ * FastRequest without a body, or with one a FastBodyRequest, which is an IncomingMessage. Code
+ * that reads a body (ctx.hasBody) has an IncomingMessage by then.
  */
 export type FrontRequest = IncomingMessage | FastRequest
 /** The client's response: node:http's, or the fast front's (the same writeHead/write/end/events subset). */
@@ -91,8 +92,8 @@ export class RequestContext implements PickContext, RoutableRequest {
   }
 
   /**
-   * The request's body as a stream. Only node:http's requests have one: the fast front serves
-   * requests without a body, so any code that reads one (ctx.hasBody) has a node:http request.
+   * The request's body as a stream: only IncomingMessages have one (node:http's, and the fast
+   * front's requests with a body), and a request with a body (ctx.hasBody) is always one.
    */
   get bodyStream(): IncomingMessage {
     return this.req as IncomingMessage

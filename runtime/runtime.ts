@@ -28,7 +28,7 @@ import { routeEvent, type TraceEvent } from './trace.js'
 import { serveUpgrade } from './upgrade/serve-upgrade.js'
 import { guardBody } from './body-guard.js'
 import type { Middleware } from '../src/config/hooks.js'
-import type { FastRequest, FastResponse } from './adapters/node/fast-exchange.js'
+import type { FastExchangeRequest, FastResponse } from './adapters/node/fast-exchange.js'
 import type { RouteMatchResult } from './router/router.js'
 
 export interface RuntimeOptions {
@@ -143,11 +143,11 @@ export class Runtime {
   }
 
   /**
-   * A request the listener's fast front parsed (bodiless HTTP/1.1, adapters/node/fast-front.ts).
+   * A request the listener's fast front parsed (HTTP/1.x, no body or a Content-Length one: adapters/node/fast-front.ts).
    * Returns false, having done nothing, for a target node:http's path answers with 400 (it
    * then parses and refuses the request itself); else serves it and returns true.
    */
-  readonly handleFast = (req: FastRequest, res: FastResponse): boolean => {
+  readonly handleFast = (req: FastExchangeRequest, res: FastResponse): boolean => {
     const gen = this.#generation
     if (gen === undefined || gen.config.server.fastFront === false) return false
     const ctx = new RequestContext(req, res, gen)
@@ -158,6 +158,7 @@ export class Runtime {
     }
     const match = gen.router.match(ctx)
     this.#begin(ctx)
+    if (ctx.hasBody) guardBody(ctx)
     try {
       if (match === undefined) this.#noRoute(ctx)
       else this.#serve(ctx, match)

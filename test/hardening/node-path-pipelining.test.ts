@@ -1,8 +1,8 @@
 /**
  * Pipelining on node:http's path (runtime/adapters/node/node-listener.ts): every request when
  * `server.fastFront` is false, and the rest of a connection once the fast front has handed it
- * over (after a request with a body). Each test runs on both: with the fast front on, the
- * connection starts with a POST.
+ * over (after a request with a chunked body). Each test runs on both: with the fast front on, the
+ * connection starts with a chunked POST.
  *
  * - A request whose chunked body breaks while an earlier response is still in flight gets its
  *   400 right after that response, not after `bodyIdleTimeout` (30 s here: the test's own
@@ -19,7 +19,7 @@ import { RawClient, rawBackend, proxyFor, okReply, until, type SeenRequest } fro
 import type { SwitchyardConfig } from '../../src/config/types.js'
 
 const T = { timeout: 10_000 }
-const FIRST = 'POST /first HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc'
+const FIRST = 'POST /first HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n'
 
 /** A backend that holds `GET /slow` until `release()`; anything else gets okReply. */
 async function slowBackend() {
@@ -32,7 +32,7 @@ async function slowBackend() {
   return { backend, release }
 }
 
-/** A client on the node:http path: with the fast front on, a request with a body goes first. */
+/** A client on the node:http path: with the fast front on, a request with a chunked body goes first. */
 async function nodePathClient(port: number, fastFront: boolean): Promise<RawClient> {
   const c = await RawClient.open(port)
   if (fastFront) {

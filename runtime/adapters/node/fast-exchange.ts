@@ -3,8 +3,8 @@
  * IncomingMessage and ServerResponse that the data plane uses — forwarding, the cache, hooks
  * and handlers (writeHead with a flat list, write, end, destroy, 'drain'/'close', headersSent,
  * destroyed, writableFinished, shouldKeepAlive; the request's method, url, rawHeaders, headers,
- * socket) — and nothing more. A request gets here only when it has no body, so there is no body
- * stream to offer: every request with one goes through node:http.
+ * socket) — and nothing more. This request has no body, so there is no stream to offer; a request
+ * with a Content-Length body is a FastBodyRequest (fast-body-request.ts), a real IncomingMessage.
  *
  * The response is written the way node:http writes it: the head and whatever follows in the
  * same tick in one corked write; `Date`, `Connection: keep-alive` and `Keep-Alive: timeout=N`
@@ -16,6 +16,7 @@ import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http'
 import type { Socket } from 'node:net'
 import { asksToClose } from '../../forward/hop-by-hop.js'
 import { corkForThisTurn, uncork } from '../../stream-buffer.js'
+import type { FastBodyRequest } from './fast-body-request.js'
 
 /** What the response tells its connection. */
 export interface ExchangeOwner {
@@ -38,6 +39,14 @@ const SINGLE_FIELDS = new Set([
 /** As node:http: an HTTP/1.0 client takes a chunked response only when its `TE` names chunked. */
 const CHUNKED_TE = /(?:^|\W)chunked(?:$|\W)/i
 
+/** Whether a client may be sent a response of unknown length chunked (else it ends at the close). */
+export function clientTakesChunked(minor: 1 | 0, te: string | string[] | undefined): boolean {
+  return minor === 1 || (typeof te === 'string' && CHUNKED_TE.test(te))
+}
+
+/** A request the fast front serves: without a body, or with a Content-Length one. */
+export type FastExchangeRequest = FastRequest | FastBodyRequest
+
 /** A bodiless HTTP/1.1 or HTTP/1.0 request parsed by the fast front. */
 export class FastRequest {
   readonly httpVersion: '1.1' | '1.0'
@@ -57,9 +66,12 @@ export class FastRequest {
 
   /** Whether a response of unknown length may be sent chunked (else it is delimited by the close). */
   get takesChunked(): boolean {
-    if (this.httpVersionMinor === 1) return true
-    const te = this.headers.te
-    return typeof te === 'string' && CHUNKED_TE.test(te)
+    return this.httpVersionMinor === 1 || clientTakesChunked(0, this.headers.te)
+  }
+
+  /** The connection went away before the response was done. */
+  clientGone(): void {
+    this.destroyed = true
   }
 
   /**
@@ -102,7 +114,7 @@ const EMPTY = Buffer.alloc(0)
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1')
 const CRLF = Buffer.from('\r\n', 'latin1')
 
-/** Emits 'drain' and 'close' (flushed, or the client went away), as ServerResponse does. */
+/** Emits 'drain', 'finish' (flushed) and 'close' (flushed, or the client went away), as ServerResponse does. */
 export class FastResponse extends EventEmitter {
   statusCode = 200
   headersSent = false
@@ -117,7 +129,7 @@ export class FastResponse extends EventEmitter {
   /** This response corked the socket until the end of the loop's turn (see #corked). */
   #heldToEndOfTurn = false
 
-  constructor(readonly req: FastRequest, readonly owner: ExchangeOwner) {
+  constructor(readonly req: FastExchangeRequest, readonly owner: ExchangeOwner) {
     super()
   }
 
@@ -237,7 +249,7 @@ export class FastResponse extends EventEmitter {
   aborted(): void {
     if (this.destroyed || this.writableFinished) return
     this.destroyed = true
-    this.req.destroyed = true
+    this.req.clientGone()
     this.emit('close')
   }
 
@@ -276,6 +288,7 @@ export class FastResponse extends EventEmitter {
   readonly #flushed = (err?: Error | null): void => {
     if (err || this.destroyed) return // the connection's close reports it
     this.writableFinished = true
+    this.emit('finish') // (the body guard's cue, as on node:http's response)
     this.emit('close')
     this.owner.responseDone(this, this.#close)
   }

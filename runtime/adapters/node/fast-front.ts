@@ -1,10 +1,15 @@
 /**
  * The fast front: reads every new connection of a listener itself, with llhttp (the parser
  * node:http uses, strict, from undici's wasm build), and serves the requests that need nothing
- * of node:http — HTTP/1.1 or 1.0 (keep-alive or not), no body, no `Expect`, no upgrade, a
- * `Host` — on any route, without building node:http's IncomingMessage/ServerResponse streams
+ * of node:http — HTTP/1.1 or 1.0 (keep-alive or not), no body or a Content-Length one, no
+ * `Expect`, no upgrade, a `Host` — on any route, without node:http's per-request machinery
  * (about a fifth of the CPU of a small forwarded request; for a connection per request, the
- * hand-off and node:http's per-connection set-up cost more than the request itself).
+ * hand-off and node:http's per-connection set-up cost more than the request itself). A body is
+ * counted here, not parsed (llhttp is told the message ends with its head and resumed after
+ * it), and pushed into its request (a FastBodyRequest, a real IncomingMessage) as it arrives;
+ * the socket is paused while the body's reader is behind. The next request on the connection is
+ * parsed once both the response and the body are done: a body still arriving when its response
+ * is done is read on by its reader, or dropped if nobody reads it (as node:http does).
  *
  * Anything else, and anything llhttp refuses, is handed to node:http: the bytes of that request
  * and all that follows are put back in the socket and the socket given to node:http as a new
@@ -18,7 +23,8 @@
  */
 import type { Socket } from 'node:net'
 import { RequestParser, PARSE_OK, PARSE_PAUSED, type ParserHost } from '../../upstream-client/llhttp.js'
-import { FastRequest, FastResponse, type ExchangeOwner } from './fast-exchange.js'
+import { FastRequest, FastResponse, type ExchangeOwner, type FastExchangeRequest } from './fast-exchange.js'
+import { FastBodyRequest, type BodySource } from './fast-body-request.js'
 import { destroyWhenFlushed, lingerUntilClientCloses } from './lingering-close.js'
 
 export interface FastFrontOptions {
@@ -31,7 +37,7 @@ export interface FastFrontOptions {
 
 export interface FastFrontHost {
   /** Serves the request and returns true, or returns false (having done nothing) to hand it to node:http. */
-  serve(req: FastRequest, res: FastResponse): boolean
+  serve(req: FastExchangeRequest, res: FastResponse): boolean
   /** Gives `socket` to node:http, `bytes` first (the request it is to parse from its start). */
   handOff(socket: Socket, bytes: Buffer): void
   /** A head did not arrive within headersTimeout: the 408 to send. */
@@ -91,7 +97,7 @@ export class FastFront {
   }
 }
 
-class FastConnection implements ParserHost, ExchangeOwner {
+class FastConnection implements ParserHost, ExchangeOwner, BodySource {
   readonly parser: RequestParser
   readonly keepAliveHeader: string
   /** Earlier reads of the request being parsed (its head spans them), and their length. */
@@ -115,6 +121,13 @@ class FastConnection implements ParserHost, ExchangeOwner {
   #dropped = false
   #paused = false
   #detached = false
+  /** Content-Length of the request whose head was just parsed (0: no body). */
+  #bodyLength = 0
+  /** The request whose body is arriving, and how many bytes of it are still to come. */
+  #body: FastBodyRequest | undefined
+  #bodyRemaining = 0
+  /** The socket is paused because the body's reader is behind. */
+  #bodyPaused = false
 
   constructor(readonly front: FastFront, readonly socket: Socket) {
     this.parser = new RequestParser(this, front.options.maxHeaderSize)
@@ -140,6 +153,7 @@ class FastConnection implements ParserHost, ExchangeOwner {
     // keep-alive`) the request is answered with `Connection: close`, and the connection closed
     // after it (nothing pipelined behind it is read), as node:http does.
     this.#lastRequest = !keepAlive
+    this.#bodyLength = 0
     const raw = p.headers
     let host = false
     for (let i = 0; i < raw.length; i += 2) {
@@ -147,15 +161,26 @@ class FastConnection implements ParserHost, ExchangeOwner {
       switch (name.length) {
         case 4: if (name.toLowerCase() === 'host') host = true; break
         case 6: if (name.toLowerCase() === 'expect') return PARSE_PAUSED; break
-        case 14: if (name.toLowerCase() === 'content-length' && raw[i + 1] !== '0') return PARSE_PAUSED; break
+        case 14: {
+          if (name.toLowerCase() !== 'content-length') break
+          // (llhttp has refused a malformed or a repeated one.) Past 2^53, or a zero written
+          // otherwise than '0' (which ctx.hasBody would take for a body): node:http reads it.
+          const value = raw[i + 1]!
+          const length = Number(value)
+          if (!Number.isSafeInteger(length) || (length === 0 && value !== '0')) return PARSE_PAUSED
+          this.#bodyLength = length
+          break
+        }
         case 17: if (name.toLowerCase() === 'transfer-encoding') return PARSE_PAUSED; break
       }
     }
-    return host ? 0 : PARSE_PAUSED // node:http answers a missing Host with 400
+    if (!host) return PARSE_PAUSED // node:http answers a missing Host with 400
+    // 1: llhttp takes the message to end with its head; the body is counted here (#bodyBytes).
+    return this.#bodyLength > 0 ? 1 : 0
   }
 
   onBody(): number {
-    return 0 // never reached: a request with a body is handed off at its head
+    return 0 // never reached: a Content-Length body is counted here, any other handed off at its head
   }
 
   onMessageComplete(): number {
@@ -166,6 +191,7 @@ class FastConnection implements ParserHost, ExchangeOwner {
   // ---- socket ----
 
   readonly #onData = (chunk: Buffer): void => {
+    if (this.#body !== undefined) return this.#bodyBytes(chunk, 0)
     if (this.#response !== undefined) {
       // Behind a request that closes the connection nothing is parsed: read and drop it, never
       // pause (see #closeSoon for why the socket must keep being read).
@@ -189,6 +215,7 @@ class FastConnection implements ParserHost, ExchangeOwner {
     const res = this.#response
     this.#response = undefined
     res?.aborted()
+    this.#bodyGone()
     if (this.#partial !== undefined) return void this.socket.destroy()
     this.#closeSoon()
   }
@@ -201,6 +228,7 @@ class FastConnection implements ParserHost, ExchangeOwner {
     const res = this.#response
     this.#response = undefined
     res?.aborted()
+    this.#bodyGone()
     this.#detach()
   }
 
@@ -228,7 +256,11 @@ class FastConnection implements ParserHost, ExchangeOwner {
     // A parse error, or a request this front does not serve: node:http parses it from its start.
     if (ret !== PARSE_PAUSED || !this.#complete) return this.#handOff(whole)
     const consumed = p.consumed
-    const req = new FastRequest(p.method, p.target, p.headers, this.socket, p.versionMinor === 0 ? 0 : 1)
+    const minor = p.versionMinor === 0 ? 0 : 1
+    const length = this.#bodyLength
+    const req = length > 0
+      ? new FastBodyRequest(p.method, p.target, p.headers, this.socket, minor, this)
+      : new FastRequest(p.method, p.target, p.headers, this.socket, minor)
     const res = new FastResponse(req, this)
     if (this.#lastRequest) res.shouldKeepAlive = false
     this.#response = res
@@ -236,6 +268,12 @@ class FastConnection implements ParserHost, ExchangeOwner {
     if (!this.front.host.serve(req, res)) {
       this.#response = undefined
       return this.#handOff(whole)
+    }
+    if (length > 0) {
+      // Pushed after serve, as node:http emits a request before its body: a body guard is in place.
+      this.#body = req as FastBodyRequest
+      this.#bodyRemaining = length
+      return this.#bodyBytes(data, consumed)
     }
     if (consumed < data.length) {
       if (this.#lastRequest) this.#dropped = true
@@ -260,10 +298,69 @@ class FastConnection implements ParserHost, ExchangeOwner {
     }
   }
 
+  /** Body bytes of the request in flight, from `offset` in `chunk`; what follows them is the next request's. */
+  #bodyBytes(chunk: Buffer, offset: number): void {
+    const body = this.#body!
+    const available = chunk.length - offset
+    const take = available < this.#bodyRemaining ? available : this.#bodyRemaining
+    this.#bodyRemaining -= take
+    if (take > 0 && !body.dumped && !body.destroyed) {
+      const more = body.push(offset === 0 && take === chunk.length ? chunk : chunk.subarray(offset, offset + take))
+      if (!more && this.#bodyRemaining > 0 && !this.#bodyPaused) {
+        this.#bodyPaused = true
+        this.socket.pause()
+      }
+    }
+    if (this.#bodyRemaining > 0) return
+    this.#body = undefined
+    this.bodyWanted()
+    if (!body.destroyed) {
+      body.complete = true
+      body.push(null)
+    }
+    const rest = offset + take
+    if (this.#response === undefined) {
+      // Answered before its body ended: what follows is the next request.
+      if (rest < chunk.length) this.#queue(chunk.subarray(rest))
+      return this.#next()
+    }
+    if (rest === chunk.length) return
+    if (this.#lastRequest) this.#dropped = true
+    else this.#queue(chunk.subarray(rest))
+  }
+
+  bodyWanted(): void {
+    if (!this.#bodyPaused) return
+    this.#bodyPaused = false
+    this.socket.resume()
+  }
+
+  /** The client went away (or half-closed) while a body was still to come: its readers get node:http's `aborted` error. */
+  #bodyGone(): void {
+    const body = this.#body
+    if (body === undefined) return
+    this.#body = undefined
+    body.clientGone()
+  }
+
   responseDone(res: FastResponse, close: boolean): void {
     if (res !== this.#response) return
     this.#response = undefined
-    if (close || this.front.closing) return this.#closeSoon(this.#dropped || this.#queued !== undefined)
+    const body = this.#body
+    if (close || this.front.closing) {
+      // (A body still arriving is read and dropped by the lingering close.)
+      if (body !== undefined) body.dump()
+      return this.#closeSoon(this.#dropped || this.#queued !== undefined || body !== undefined)
+    }
+    if (body === undefined) return this.#next()
+    // Answered before its body ended: the rest is read first — by its reader, or dropped when
+    // nobody reads it (node:http's dump) — then the next request (#bodyBytes).
+    if (!body.consuming) body.dump()
+  }
+
+  /** The request, its body and its response are done: parse what came after them. */
+  #next(): void {
+    if (this.front.closing) return this.#closeSoon(this.#queued !== undefined)
     this.#idleSince = this.front.now = performance.now()
     this.parser.resume()
     if (this.#queued === undefined) return
@@ -328,11 +425,12 @@ class FastConnection implements ParserHost, ExchangeOwner {
   // ---- from the front ----
 
   closeIfIdle(): void {
-    if (this.#response === undefined && this.#partial === undefined) this.#closeSoon()
+    if (this.#response === undefined && this.#partial === undefined && this.#body === undefined) this.#closeSoon()
   }
 
   check(now: number): void {
-    if (this.#response !== undefined || this.#detached) return
+    // (A body still arriving has the body guard's clock: server.bodyIdleTimeout.)
+    if (this.#response !== undefined || this.#body !== undefined || this.#detached) return
     const { headersTimeout, keepAliveTimeout } = this.front.options
     if (this.#headSince !== 0) {
       if (headersTimeout > 0 && now - this.#headSince >= headersTimeout) {

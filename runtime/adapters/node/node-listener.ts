@@ -31,7 +31,7 @@ import { expectContinue } from '../../body-guard.js'
 import { STREAM_HIGH_WATER_MARK } from '../../stream-buffer.js'
 import { FastFront } from './fast-front.js'
 import { destroyWhenFlushed, lingerUntilClientCloses } from './lingering-close.js'
-import type { FastRequest, FastResponse } from './fast-exchange.js'
+import type { FastExchangeRequest, FastResponse } from './fast-exchange.js'
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void
 
@@ -47,7 +47,7 @@ export interface FastListener {
   /** Whether new connections go to the fast front first (else straight to node:http). */
   enabled(): boolean
   /** Serves the request and returns true, or returns false without having touched it: node:http then parses and serves it. */
-  serve(req: FastRequest, res: FastResponse): boolean
+  serve(req: FastExchangeRequest, res: FastResponse): boolean
 }
 
 /** Longest request target accepted (nginx: a request line over 8k → 414). */
