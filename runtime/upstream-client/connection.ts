@@ -21,6 +21,7 @@ import { ResponseParser, PARSE_OK, PARSE_PAUSED, type ParserHost } from './llhtt
 import { UpstreamClientError, badResponse } from './errors.js'
 import { expectsPayload } from './request-head.js'
 import { StreamBodyWriter, type BodyTarget } from './request-body.js'
+import { corkForThisTurn } from '../stream-buffer.js'
 import { scanHead, type HeadFacts } from './response-head.js'
 import type { Exchange } from './exchange.js'
 import type { Readable } from 'node:stream'
@@ -208,6 +209,9 @@ export class Connection implements ParserHost, BodyTarget, HeadFacts {
   #startStream(ex: Exchange): void {
     const connection = this.#closeAfter ? 'connection: close\r\n' : 'connection: keep-alive\r\n'
     const framing = ex.declaredLength >= 0 ? `content-length: ${ex.declaredLength}\r\n` : 'transfer-encoding: chunked\r\n'
+    // The head waits for the body bytes of this turn (a small body usually came with its
+    // client's head): one write for both instead of two (issue #6: a 512-byte POST, -4 µs).
+    corkForThisTurn(this.socket)
     this.socket.write(`${ex.start}${connection}${ex.fields}${framing}\r\n`, 'latin1')
     this.#writer = new StreamBodyWriter(this, ex.body as Readable, ex.declaredLength)
   }
