@@ -25,6 +25,7 @@ export const LOAD_SCENARIOS: LoadScenario[] = [
   { name: '64k', title: '64 KiB download, 64 connections', path: '/64k', connections: 64, payloadBytes: 64 * 1024 },
   { name: '1m-download', title: '1 MiB download, 16 connections', path: '/1m', connections: 16, payloadBytes: MiB },
   { name: '1m-upload', title: '1 MiB upload (POST), 16 connections', path: '/upload', connections: 16, payloadBytes: MiB, script: join(luaDir, 'upload.lua') },
+  { name: 'small-post', title: 'Small POST (512 B body, 2 B answer), 64 connections', path: '/upload', connections: 64, payloadBytes: 0, script: join(luaDir, 'post-512.lua') },
 ]
 
 export interface SwitchyardScenario {
