@@ -27,6 +27,10 @@ async function waitFor(condition: () => boolean): Promise<void> {
 }
 
 /** Counts the Web streams the proxy's code constructs while `fn` runs. */
+// Node's fetch classes keep the ReadableStream they first see: load them before countingStreams
+// swaps the global (in a run of this file alone, `new Response(stream)` then refused every stream).
+new Response(null)
+
 async function countingStreams<T>(fn: () => Promise<T>): Promise<{ result: T; streams: number }> {
   const Original = globalThis.ReadableStream
   let streams = 0
