@@ -151,7 +151,7 @@ export class BodyGuard {
     // Each is emitted once: plain `on` spares the once-wrapper per request.
     res.on('finish', guardedFinish)
     req.on('close', guardedClose)
-    if (this.#wanted) this.#arm()
+    if (this.#wanted && !req.complete) this.#arm()
   }
 
   /** Body bytes received so far (what the parser pushed). */

@@ -9,6 +9,7 @@
  * the final attempt: a response that will be retried is drained and dropped, never written.
  */
 import type { UpstreamHandler } from '../upstream-client/types.js'
+import type { IncomingMessage } from 'node:http'
 import type { RequestContext } from '../context.js'
 import type { UpstreamGroup, GroupMember } from '../upstream/upstream-group.js'
 import type { ResolvedRetry } from '../upstream/upstream-settings.js'
@@ -57,6 +58,13 @@ export function forwardRequest(ctx: RequestContext, group: UpstreamGroup, path: 
     handler.streamBody = options.body
     return handler.start(member)
   }
+  // A body that has all arrived, none of it read (the fast front's small POST), goes as one
+  // buffer, with the head in one write; it is sent again by a retry only within maxReplayBody.
+  if (ctx.hasBody) handler.body = wholeBody(ctx.bodyStream)
+  if (handler.body !== undefined) {
+    handler.bodyReplayable = retry !== undefined && handler.body.length <= retry.maxReplayBody
+    return handler.start(member)
+  }
   // A small body of a request that may be retried after it reached a server is read first,
   // so it can be sent again; anything else streams (and is retried on connect errors only).
   if (retry !== undefined && ctx.hasBody && (isIdempotent(method) || retry.retryNonIdempotent)) {
@@ -68,11 +76,19 @@ export function forwardRequest(ctx: RequestContext, group: UpstreamGroup, path: 
           return handler.cancel()
         }
         handler.body = body
+        handler.bodyReplayable = true
         handler.start(member)
       })
     }
   }
   handler.start(member)
+}
+
+/** The body of `req` as one buffer, if every byte of it is in the request's buffer and nobody has read any. */
+function wholeBody(req: IncomingMessage): Buffer | undefined {
+  if (!req.complete || req.readableFlowing !== null || req.readableLength === 0) return undefined
+  if (req.readableLength !== Number(req.headers['content-length'])) return undefined
+  return req.read() as Buffer
 }
 
 /** Every server is at maxConns: wait (bounded) for a slot, or 503. */
@@ -100,8 +116,10 @@ function setHeaders(list: string[], set: ReadonlyArray<readonly [string, string]
  * overlap: the next starts after the previous one's onComplete/onError).
  */
 class ProxyHandler implements UpstreamHandler {
-  /** A buffered request body (for replay), else the client's stream is sent. */
+  /** The client's body, buffered (read for replay, or whole on arrival); else its stream is sent. */
   body: Buffer | undefined
+  /** `body` may be sent again by a retry. */
+  bodyReplayable = false
   /** A hook's replacement body stream (undefined: the client's). */
   streamBody: import('node:stream').Readable | null | undefined
   /** The headers to send (before forwarding rules); default the client's raw headers. */
@@ -254,7 +272,7 @@ class ProxyHandler implements UpstreamHandler {
   #planRetry(outcome: AttemptOutcome): boolean {
     const retry = this.retry
     if (retry === undefined || this.#clientGone || this.#started) return false
-    const bodyReplayable = this.streamBody === undefined ? !this.ctx.hasBody || this.body !== undefined : this.streamBody === null
+    const bodyReplayable = this.streamBody === undefined ? !this.ctx.hasBody || this.bodyReplayable : this.streamBody === null
     const tried = (this.#tried ??= [])
     const next = retryServer(this.ctx, this.group, retry, this.log, { outcome, attempts: this.#attempts, member: this.member, method: this.method, bodyReplayable }, tried)
     if (next === undefined) return false

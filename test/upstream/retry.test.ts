@@ -49,6 +49,24 @@ test('503 is retried for GET (the client never sees it) but not for POST unless 
   assert.deepEqual(b.bodies.filter((x) => x.startsWith('o')).sort(), ['o0', 'o1', 'o2', 'o3'])
 })
 
+test('a body past maxReplayBody is never sent twice, though it arrived whole with its head', async (t) => {
+  const [a, b] = await Promise.all([namedBackend('a'), namedBackend('b')])
+  a.status = 503
+  const proxy = await startProxy({
+    upstreams: { g: { servers: [a.url, b.url], passive: false, retry: { on: [503], maxReplayBody: 4 } } },
+    routes: [{ to: 'g', retry: { retryNonIdempotent: true } }],
+  })
+  t.after(() => Promise.all([proxy.close(), a.close(), b.close()]))
+  const small = []
+  const large = []
+  for (let i = 0; i < 4; i++) small.push((await http(`${proxy.url}/x`, { method: 'PUT', body: `s${i}` })).status)
+  for (let i = 0; i < 4; i++) large.push((await http(`${proxy.url}/x`, { method: 'PUT', body: `large-${i}` })).status)
+  assert.deepEqual(small, [200, 200, 200, 200])
+  assert.deepEqual(large.sort(), [200, 200, 503, 503])
+  assert.deepEqual(b.bodies.filter((x) => x.startsWith('s')).sort(), ['s0', 's1', 's2', 's3'])
+  assert.equal(b.bodies.filter((x) => x.startsWith('large')).length, 2, 'only the large bodies b got first')
+})
+
 test('any status from 400 to 599 listed in `on` is retried, not only 5xx and 429 (a 404 goes to the next server)', async (t) => {
   const [a, b] = await Promise.all([namedBackend('a'), namedBackend('b')])
   a.status = 404
