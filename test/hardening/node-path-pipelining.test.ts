@@ -17,6 +17,7 @@ import assert from 'node:assert/strict'
 import { connect, type Socket } from 'node:net'
 import { RawClient, rawBackend, proxyFor, okReply, until, type SeenRequest } from './helpers.js'
 import type { SwitchyardConfig } from '../../src/config/types.js'
+import { bodyLimit } from '../../src/middleware/body-limit.js'
 
 const T = { timeout: 10_000 }
 const FIRST = 'POST /first HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n'
@@ -92,6 +93,28 @@ for (const fastFront of [false, true]) {
       assert.equal(await c.rest(), '')
     }
     assert.doesNotMatch(backend.received, /\/next/, 'a request behind the closing response went upstream')
+  })
+
+  test(`${front}: nothing pipelined behind a refused request with a body reaches the upstream`, T, async (t) => {
+    // The refusal is written while node:http still parses the read that holds the body and the
+    // request behind it: that request is emitted, and must not be served.
+    const backend = await rawBackend()
+    const proxy = await proxyFor(t, backend, {}, { server, use: [bodyLimit({ max: 100 })] } as Partial<SwitchyardConfig>)
+    const behind = 'DELETE /victim HTTP/1.1\r\nHost: a\r\n\r\n'
+    const refused: Array<[string, number]> = [
+      ['TRACE / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello', 405],
+      ['POST / HTTP/1.1\r\nHost: a\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello', 400],
+      [`POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 200\r\n\r\n${'x'.repeat(200)}`, 413],
+    ]
+    for (const [request, status] of refused) {
+      const c = await nodePathClient(proxy.port, fastFront)
+      c.write(request + behind)
+      const res = await c.response()
+      assert.equal(res.status, status)
+      assert.equal(res.header('connection'), 'close')
+      assert.equal(await c.rest(), '')
+    }
+    assert.doesNotMatch(backend.received, /victim/, 'a request behind the refusal went upstream')
   })
 
   test(`${front}: a response that closes the connection is delivered whole while the client keeps sending (lingering close)`, T, async (t) => {

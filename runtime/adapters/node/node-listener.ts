@@ -87,10 +87,13 @@ interface ParserSocket extends Socket {
   [kHeld]?: number
   /** More than MAX_HELD were pipelined: the last one held closes the connection. */
   [kOverflow]?: boolean
+  /** A response closed the connection (lingeringClose): a request node:http still emits is not served. */
+  [kStopped]?: boolean
 }
 const kErrored = Symbol('switchyard.clientError')
 const kHeld = Symbol('switchyard.held')
 const kOverflow = Symbol('switchyard.overflow')
+const kStopped = Symbol('switchyard.stopped')
 
 /** A request `inTurn` holds: null, or the refusal its turn brings instead (its body broke). */
 interface HeldRequest extends IncomingMessage {
@@ -356,6 +359,9 @@ export function checkRequest(req: FrontRequest): Rejection | undefined {
  */
 function inTurn(req: IncomingMessage, res: ServerResponse, expecting: boolean, serve: Serve): void {
   const s = req.socket as ParserSocket
+  // Behind a response that closed the connection, decided while node:http was still parsing the
+  // read that held this request (a refusal of a request with a body): never served (RFC 9112 §9.6).
+  if (s[kStopped]) return
   if (s._httpMessage === res) return serve(req, res, expecting)
   if (s[kOverflow]) return // one of the rest of the read that overflowed
   const held = s[kHeld] ?? 0
@@ -375,7 +381,7 @@ function takeTurn(req: HeldRequest, res: ServerResponse, expecting: boolean, ser
   const held = (s[kHeld] = s[kHeld]! - 1)
   const broken = req[kBroken] ?? undefined
   req[kBroken] = undefined
-  if (s.destroyed) return
+  if (s.destroyed || s[kStopped]) return
   if (held === 0 && s[kOverflow]) res.shouldKeepAlive = false // the last one answered
   serve(req, res, expecting, broken)
 }
@@ -394,6 +400,7 @@ function lingeringClose(this: ParserSocket): void {
   const s = this
   if (!s.parser) return Socket.prototype.destroySoon.call(s)
   if (s.destroyed) return
+  s[kStopped] = true
   if (s.writable) s.end()
   if (s.readableEnded) return destroyWhenFlushed(s)
   stopParsing(s)
