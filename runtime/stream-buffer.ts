@@ -9,7 +9,9 @@ import type { Writable } from 'node:stream'
  * nginx,switchyard --rounds 3 --duration 4`): 64 KiB downloads 87 → 77 µs of CPU per request,
  * 1 MiB uploads 977 → 779 µs. It is a threshold, not an allocation: an idle connection costs
  * nothing more. A client that stops reading a large download leaves ~195 KiB held per connection
- * (122 KiB with 16 KiB); a body nobody reads yet (a hook still deciding), up to ~160 KiB (64 KiB).
+ * (122 KiB with 16 KiB); a body nobody reads yet (a hook still deciding), up to ~160 KiB (64 KiB) on
+ * node:http's front, and up to ~290 KiB on the fast front, whose socket is read through 'data'
+ * events: a paused socket's own buffer fills to this mark too before Node stops reading it.
  * Upstream sockets keep Node's defaults: a larger write buffer alone showed no gain for uploads
  * and held ~130 KiB more per upload to a server that stops reading. What did help uploads was
  * fewer, larger writes: see BODY_WRITE_BUFFER in upstream-client/request-body.ts.

@@ -165,3 +165,18 @@ test('a client that leaves mid-body: readers get node:http\'s aborted error, the
   assert.equal((await after.response()).body.toString(), 'ok')
   after.destroy()
 })
+
+test('answered, its body still to come: a client that stops sending it is disconnected after the keep-alive timeout, as node:http does', T, async (t) => {
+  const backend = await rawBackend()
+  const proxy = await proxyFor(t, backend, {}, {
+    server: { keepAliveTimeout: '1s', bodyIdleTimeout: 0 },
+    routes: [{ match: { path: '/early' }, respond: { status: 200, body: 'early' } }],
+  } as never)
+  const c = await RawClient.open(proxy.port)
+  c.write('POST /early HTTP/1.1\r\nHost: a\r\nContent-Length: 10000\r\n\r\n' + 'x'.repeat(1000))
+  const res = await c.response()
+  assert.equal(res.body.toString(), 'early')
+  assert.doesNotMatch(res.head, /connection: close/i)
+  c.write('x'.repeat(1000)) // some more of it, then nothing (bodyIdleTimeout is off: only the keep-alive clock is left)
+  await c.closed // (the test's own timeout is the guard)
+})

@@ -322,7 +322,10 @@ class FastConnection implements ParserHost, ExchangeOwner, BodySource {
         this.socket.pause()
       }
     }
-    if (this.#bodyRemaining > 0) return
+    if (this.#bodyRemaining > 0) {
+      if (this.#response === undefined) this.#idleSince = this.front.now // (answered: see check)
+      return
+    }
     this.#body = undefined
     this.bodyWanted()
     if (!body.destroyed) {
@@ -366,6 +369,7 @@ class FastConnection implements ParserHost, ExchangeOwner, BodySource {
     if (body === undefined) return this.#next()
     // Answered before its body ended: the rest is read first — by its reader, or dropped when
     // nobody reads it (node:http's dump) — then the next request (#bodyBytes).
+    this.#idleSince = this.front.now = performance.now()
     if (!body.consuming) body.dump()
   }
 
@@ -440,9 +444,20 @@ class FastConnection implements ParserHost, ExchangeOwner, BodySource {
   }
 
   check(now: number): void {
-    // (A body still arriving has the body guard's clock: server.bodyIdleTimeout.)
-    if (this.#response !== undefined || this.#body !== undefined || this.#detached) return
+    // (A body still arriving for a request not yet answered has the body guard's clock.)
+    if (this.#response !== undefined || this.#detached) return
     const { headersTimeout, keepAliveTimeout } = this.front.options
+    if (this.#body !== undefined) {
+      // Answered, its body still arriving (read by a late reader, or dropped): as node:http does
+      // (and nginx's lingering_timeout), no byte for the keep-alive timeout closes the connection;
+      // a client trickling the rest of an answered upload cannot hold it for longer.
+      if (keepAliveTimeout > 0 && now - this.#idleSince >= keepAliveTimeout + KEEP_ALIVE_BUFFER) {
+        this.#detach() // (first: it keeps an 'error' listener on the socket the body's abort destroys)
+        this.#bodyGone()
+        this.socket.destroy()
+      }
+      return
+    }
     if (this.#headSince !== 0) {
       if (headersTimeout > 0 && now - this.#headSince >= headersTimeout) {
         const reply = this.front.host.timedOut(this.socket)
