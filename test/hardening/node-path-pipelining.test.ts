@@ -117,6 +117,26 @@ for (const fastFront of [false, true]) {
     assert.doesNotMatch(backend.received, /victim/, 'a request behind the refusal went upstream')
   })
 
+  test(`${front}: a CONNECT pipelined behind a response gets its 405 after it, and nothing behind a refusal that closed the connection`, T, async (t) => {
+    const backend = await rawBackend()
+    const proxy = await proxyFor(t, backend, {}, { server } as Partial<SwitchyardConfig>)
+    const connectRequest = 'CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n'
+    // Behind a refusal of a request with a body: node:http parses the CONNECT from the read the
+    // refusal's close came in (answering it then wrote after the end: an uncaught error, the process down).
+    const refused = await nodePathClient(proxy.port, fastFront)
+    refused.write(`TRACE / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello${connectRequest}`)
+    assert.equal((await refused.response()).status, 405)
+    assert.equal(await refused.rest(), '')
+    // Behind a response in flight: answered after it.
+    const behind = await nodePathClient(proxy.port, fastFront)
+    behind.write(`GET /1 HTTP/1.1\r\nHost: a\r\n\r\n${connectRequest}`)
+    assert.equal((await behind.response()).body.toString(), 'GET /1 HTTP/1.1')
+    const answer = await behind.response()
+    assert.equal(answer.status, 405)
+    assert.equal(answer.header('connection'), 'close')
+    await behind.closed
+  })
+
   test(`${front}: a response that closes the connection is delivered whole while the client keeps sending (lingering close)`, T, async (t) => {
     const SIZE = 1_000_000
     let release!: () => void

@@ -149,9 +149,19 @@ export class NodeListener {
     // One more than the limit, so a request over it is seen (Node silently drops the excess).
     this.server.maxHeadersCount = MAX_HEADER_COUNT + 1
     this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => inTurn(req, res, true, serve))
-    // No tunnelling: answer CONNECT instead of dropping the connection silently.
-    this.server.on('connect', (_req, socket: Socket) => {
-      socket.end(`HTTP/1.1 405 Method Not Allowed\r\nallow: ${METHODS}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`)
+    // No tunnelling: answer CONNECT instead of dropping the connection silently — after the
+    // responses still owed on the connection, and not at all behind one that closed it (node:http
+    // may parse a CONNECT from the same read as a refused request; node has taken its own 'error'
+    // listener off, so a write after that close would crash the process).
+    this.server.on('connect', (_req, socket: ParserSocket) => {
+      socket.on('error', ignoreError)
+      const answer = (): void => {
+        if (socket[kStopped] || !socket.writable) return void socket.destroy()
+        socket.end(`HTTP/1.1 405 Method Not Allowed\r\nallow: ${METHODS}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`)
+      }
+      const earlier = socket._httpMessage
+      if (earlier) whenWritten(socket, earlier, answer)
+      else answer()
     })
     if (onUpgrade !== undefined) {
       this.server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
