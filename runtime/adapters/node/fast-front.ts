@@ -323,7 +323,7 @@ class FastConnection implements ParserHost, ExchangeOwner, BodySource {
       }
     }
     if (this.#bodyRemaining > 0) {
-      if (this.#response === undefined) this.#idleSince = this.front.now // (answered: see check)
+      if (this.#response === undefined) this.#idleSince = this.front.now = performance.now() // (answered: see check)
       return
     }
     this.#body = undefined
