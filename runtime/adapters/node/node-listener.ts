@@ -87,13 +87,10 @@ interface ParserSocket extends Socket {
   [kHeld]?: number
   /** More than MAX_HELD were pipelined: the last one held closes the connection. */
   [kOverflow]?: boolean
-  /** A response closed the connection (lingeringClose): a request node:http still emits is not served. */
-  [kStopped]?: boolean
 }
 const kErrored = Symbol('switchyard.clientError')
 const kHeld = Symbol('switchyard.held')
 const kOverflow = Symbol('switchyard.overflow')
-const kStopped = Symbol('switchyard.stopped')
 
 /** A request `inTurn` holds: null, or the refusal its turn brings instead (its body broke). */
 interface HeldRequest extends IncomingMessage {
@@ -156,7 +153,7 @@ export class NodeListener {
     this.server.on('connect', (_req, socket: ParserSocket) => {
       socket.on('error', ignoreError)
       const answer = (): void => {
-        if (socket[kStopped] || !socket.writable) return void socket.destroy()
+        if (!socket.writable) return void socket.destroy() // behind a response that closed the connection
         socket.end(`HTTP/1.1 405 Method Not Allowed\r\nallow: ${METHODS}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`)
       }
       const earlier = socket._httpMessage
@@ -369,9 +366,9 @@ export function checkRequest(req: FrontRequest): Rejection | undefined {
  */
 function inTurn(req: IncomingMessage, res: ServerResponse, expecting: boolean, serve: Serve): void {
   const s = req.socket as ParserSocket
-  // Behind a response that closed the connection, decided while node:http was still parsing the
-  // read that held this request (a refusal of a request with a body): never served (RFC 9112 §9.6).
-  if (s[kStopped]) return
+  // Behind a response that ended the connection while node:http was still parsing the read that
+  // held this request (a refusal of a request with a body): never served (RFC 9112 §9.6).
+  if (!s.writable) return
   if (s._httpMessage === res) return serve(req, res, expecting)
   if (s[kOverflow]) return // one of the rest of the read that overflowed
   const held = s[kHeld] ?? 0
@@ -391,7 +388,7 @@ function takeTurn(req: HeldRequest, res: ServerResponse, expecting: boolean, ser
   const held = (s[kHeld] = s[kHeld]! - 1)
   const broken = req[kBroken] ?? undefined
   req[kBroken] = undefined
-  if (s.destroyed || s[kStopped]) return
+  if (!s.writable) return // (destroyed, or ended by a response that closed the connection)
   if (held === 0 && s[kOverflow]) res.shouldKeepAlive = false // the last one answered
   serve(req, res, expecting, broken)
 }
@@ -410,7 +407,6 @@ function lingeringClose(this: ParserSocket): void {
   const s = this
   if (!s.parser) return Socket.prototype.destroySoon.call(s)
   if (s.destroyed) return
-  s[kStopped] = true
   if (s.writable) s.end()
   if (s.readableEnded) return destroyWhenFlushed(s)
   stopParsing(s)
