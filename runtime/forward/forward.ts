@@ -61,10 +61,7 @@ export function forwardRequest(ctx: RequestContext, group: UpstreamGroup, path: 
   // A body that has all arrived, none of it read (the fast front's small POST), goes as one
   // buffer, with the head in one write; it is sent again by a retry only within maxReplayBody.
   if (ctx.hasBody) handler.body = wholeBody(ctx.bodyStream)
-  if (handler.body !== undefined) {
-    handler.bodyReplayable = retry !== undefined && handler.body.length <= retry.maxReplayBody
-    return handler.start(member)
-  }
+  if (handler.body !== undefined) return handler.start(member)
   // A small body of a request that may be retried after it reached a server is read first,
   // so it can be sent again; anything else streams (and is retried on connect errors only).
   if (retry !== undefined && ctx.hasBody && (isIdempotent(method) || retry.retryNonIdempotent)) {
@@ -76,7 +73,6 @@ export function forwardRequest(ctx: RequestContext, group: UpstreamGroup, path: 
           return handler.cancel()
         }
         handler.body = body
-        handler.bodyReplayable = true
         handler.start(member)
       })
     }
@@ -116,10 +112,11 @@ function setHeaders(list: string[], set: ReadonlyArray<readonly [string, string]
  * overlap: the next starts after the previous one's onComplete/onError).
  */
 class ProxyHandler implements UpstreamHandler {
-  /** The client's body, buffered (read for replay, or whole on arrival); else its stream is sent. */
+  /**
+   * The client's body, buffered (read for replay, or whole on arrival); else its stream is sent.
+   * A retry sends it again only within maxReplayBody (what was read for replay always is).
+   */
   body: Buffer | undefined
-  /** `body` may be sent again by a retry. */
-  bodyReplayable = false
   /** A hook's replacement body stream (undefined: the client's). */
   streamBody: import('node:stream').Readable | null | undefined
   /** The headers to send (before forwarding rules); default the client's raw headers. */
@@ -272,7 +269,9 @@ class ProxyHandler implements UpstreamHandler {
   #planRetry(outcome: AttemptOutcome): boolean {
     const retry = this.retry
     if (retry === undefined || this.#clientGone || this.#started) return false
-    const bodyReplayable = this.streamBody === undefined ? !this.ctx.hasBody || this.bodyReplayable : this.streamBody === null
+    const bodyReplayable = this.streamBody === undefined
+      ? !this.ctx.hasBody || (this.body !== undefined && this.body.length <= retry.maxReplayBody)
+      : this.streamBody === null
     const tried = (this.#tried ??= [])
     const next = retryServer(this.ctx, this.group, retry, this.log, { outcome, attempts: this.#attempts, member: this.member, method: this.method, bodyReplayable }, tried)
     if (next === undefined) return false
