@@ -9,7 +9,7 @@
  */
 import { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
-import { clientTakesChunked } from './fast-exchange.js'
+import { teNamesChunked } from './fast-exchange.js'
 
 /** The connection reading the body. */
 export interface BodySource {
@@ -38,7 +38,13 @@ export class FastBodyRequest extends IncomingMessage {
 
   /** Whether a response of unknown length may be sent chunked (else it is delimited by the close). */
   get takesChunked(): boolean {
-    return clientTakesChunked(this.httpVersionMinor as 1 | 0, this.headers.te)
+    return this.httpVersionMinor === 1 || teNamesChunked(this.headers.te)
+  }
+
+  /** The last body byte has been pushed (node:http's parser: `complete`, then the end of the stream). */
+  endBody(): void {
+    this.complete = true
+    this.push(null)
   }
 
   /** Somebody reads the body (node:http's test for dumping an unread body when the response is done). */

@@ -39,9 +39,9 @@ const SINGLE_FIELDS = new Set([
 /** As node:http: an HTTP/1.0 client takes a chunked response only when its `TE` names chunked. */
 const CHUNKED_TE = /(?:^|\W)chunked(?:$|\W)/i
 
-/** Whether a client may be sent a response of unknown length chunked (else it ends at the close). */
-export function clientTakesChunked(minor: 1 | 0, te: string | string[] | undefined): boolean {
-  return minor === 1 || (typeof te === 'string' && CHUNKED_TE.test(te))
+/** An HTTP/1.0 client's `TE` asks for chunked responses (HTTP/1.1 clients always take them). */
+export function teNamesChunked(te: string | string[] | undefined): boolean {
+  return typeof te === 'string' && CHUNKED_TE.test(te)
 }
 
 /** A request the fast front serves: without a body, or with a Content-Length one. */
@@ -66,7 +66,7 @@ export class FastRequest {
 
   /** Whether a response of unknown length may be sent chunked (else it is delimited by the close). */
   get takesChunked(): boolean {
-    return this.httpVersionMinor === 1 || clientTakesChunked(0, this.headers.te)
+    return this.httpVersionMinor === 1 || teNamesChunked(this.headers.te)
   }
 
   /** The connection went away before the response was done. */

@@ -273,8 +273,7 @@ class FastConnection implements ParserHost, ExchangeOwner, BodySource {
       end = consumed + length
       const body = req as FastBodyRequest
       body.push(data.subarray(consumed, end))
-      body.complete = true
-      body.push(null)
+      body.endBody()
     }
     if (!this.front.host.serve(req, res)) {
       this.#response = undefined
@@ -328,10 +327,7 @@ class FastConnection implements ParserHost, ExchangeOwner, BodySource {
     }
     this.#body = undefined
     this.bodyWanted()
-    if (!body.destroyed) {
-      body.complete = true
-      body.push(null)
-    }
+    if (!body.destroyed) body.endBody()
     const rest = offset + take
     if (this.#response === undefined) {
       // Answered before its body ended: what follows is the next request.
