@@ -3,12 +3,15 @@
  * the default ClientSink streams it to the client. Other layers (the cache) wrap or
  * replace it to see the response without the forwarder knowing about them.
  */
-import type { RequestContext } from '../context.js'
+import { ServerResponse } from 'node:http'
+import type { RequestContext, FrontResponse } from '../context.js'
+import { FastResponse } from '../adapters/node/fast-exchange.js'
 import type { ResolvedHeaderRules } from '../resolved-config.js'
 import type { UpstreamFailure } from './upstream-error.js'
 import { applyHeaderRules } from './response-headers.js'
 import { sendError } from '../respond.js'
 import { sendInterim } from './interim.js'
+import type { ChunkState } from '../upstream-client/read-buffers.js'
 
 export interface ResponseSink {
   /**
@@ -24,11 +27,23 @@ export interface ResponseSink {
   end(): void
   /** The exchange failed; `started` says whether `head` had been called. */
   error(failure: UpstreamFailure, started: boolean): void
+  /**
+   * Only for a sink that keeps no chunk once it is written out: whether those given to `data`
+   * are still referenced (UpstreamHandler.chunkState). The upstream client reuses the buffers
+   * they are views of once this says 'released', so it must never say so early. Called as a method.
+   */
+  chunkState?: (() => ChunkState) | undefined
 }
 
 /** Streams the response to the client, applying the route's response header rules. */
 export class ClientSink implements ResponseSink {
-  constructor(readonly ctx: RequestContext, readonly rules: ResolvedHeaderRules | undefined) {}
+  /** Only when writing to a client's own response: a stand-in (a hook's capture) may keep chunks. */
+  readonly chunkState: (() => ChunkState) | undefined
+
+  constructor(readonly ctx: RequestContext, readonly rules: ResolvedHeaderRules | undefined) {
+    const res = ctx.res
+    this.chunkState = res instanceof FastResponse || res instanceof ServerResponse ? clientChunkState : undefined
+  }
 
   head(status: number, headers: string[], resume: () => void): boolean {
     const res = this.ctx.res
@@ -62,6 +77,23 @@ export class ClientSink implements ResponseSink {
   error(failure: UpstreamFailure, started: boolean): void {
     failClient(this.ctx, failure.status, failure.reason, started)
   }
+}
+
+/** ClientSink's chunkState (a function shared by all, called as a method: no closure per request). */
+function clientChunkState(this: ClientSink): ChunkState {
+  return writeState(this.ctx.res)
+}
+
+/**
+ * Whether everything written to `res` has gone to the kernel: its last write is done, or
+ * neither it nor its socket holds a byte ('released'); a write not yet done keeps its buffers
+ * ('held'). A socket destroyed with writes pending (or detached) is not trusted: 'lost'.
+ */
+function writeState(res: FrontResponse): ChunkState {
+  if (res.writableFinished) return 'released'
+  const socket = res.socket
+  if (socket == null || socket.destroyed) return 'lost'
+  return res.writableLength === 0 ? 'released' : 'held'
 }
 
 /**

@@ -8,6 +8,11 @@
  * Whatever follows a complete response in the same read is not part of it: the connection is
  * then not reused. Bytes on an idle connection close it.
  *
+ * Plain TCP sockets read into buffers of read-buffers.ts instead of one Node allocates per read:
+ * heads into a small buffer all connections share (body bytes read with them are copied out),
+ * bodies into 64 KiB buffers that handlers which write chunks out and let go of them give back
+ * (`chunkState`). TLS sockets read as Node does.
+ *
  * Timeouts are deadlines the pool's sweep checks (no timer per request): connect, response head
  * (from the end of the request, or while the upstream stops reading a request body), body idle
  * (off while the handler has paused the body), keep-alive idle. While request bytes wait to be
@@ -26,6 +31,7 @@ import { scanHead, type HeadFacts } from './response-head.js'
 import type { Exchange } from './exchange.js'
 import type { Readable } from 'node:stream'
 import type { ConnectionOwner } from './pool-settings.js'
+import { COPY_BELOW, lendReadBuffer, returnReadBuffer, sharedReadBuffer, takeReadBuffer, type ChunkHolder } from './read-buffers.js'
 
 /** How the current response's body is read. */
 const BODY_NONE = 0
@@ -47,6 +53,13 @@ const TIMER_CONNECT = 1
 const TIMER_HEADERS = 2
 const TIMER_BODY = 3
 const TIMER_IDLE = 4
+
+/** Bytes being handled came from 'data' (TLS, or bytes put back): they are the connection's to give. */
+const READ_OWN = 0
+/** From a read into a buffer that is read into again: chunks given out are copies. */
+const READ_COPY = 1
+/** From a read into a body buffer: chunks given out are views of it (it is lent, or forgotten). */
+const READ_LEND = 2
 
 export class Connection implements ParserHost, BodyTarget, HeadFacts {
   readonly socket: Socket
@@ -93,6 +106,14 @@ export class Connection implements ParserHost, BodyTarget, HeadFacts {
   transferEncoding = false
   keepAliveHint = -1
   connection = ''
+  // Reading (plain TCP): see read-buffers.ts.
+  /** The buffer the socket reads into next (undefined: its last one was lent or forgotten). */
+  #readBuffer: Buffer | undefined
+  #readMode = READ_OWN
+  /** Who got views of the buffer of the read being handled. */
+  #lentTo: ChunkHolder | undefined
+  /** A view of that buffer went where no holder answers for it (put back in the socket): never reuse it. */
+  #viewKept = false
 
   constructor(readonly pool: ConnectionOwner) {
     const s = pool.settings
@@ -100,7 +121,7 @@ export class Connection implements ParserHost, BodyTarget, HeadFacts {
     this.parser = new ResponseParser(this, s.maxHeaderSize)
     const socket = s.secure
       ? tlsConnect({ host: s.host, port: s.port, servername: isIP(s.host) === 0 ? s.host : undefined, ALPNProtocols: ['http/1.1'], ...s.tls })
-      : netConnect({ host: s.host, port: s.port })
+      : netConnect({ host: s.host, port: s.port, onread: { buffer: this.#nextReadBuffer, callback: this.#onRead } })
     this.socket = socket
     if (s.noDelay) socket.setNoDelay(true)
     socket.setKeepAlive(true, 60_000)
@@ -253,6 +274,63 @@ export class Connection implements ParserHost, BodyTarget, HeadFacts {
     else this.#parse(chunk)
   }
 
+  /** A read into #readBuffer (plain TCP). */
+  readonly #onRead = (nread: number, buffer: Uint8Array): boolean => {
+    const handler = this.exchange?.handler
+    if (buffer === sharedReadBuffer) this.#readMode = READ_COPY
+    else this.#readMode = nread < COPY_BELOW && handler?.chunkState === undefined ? READ_COPY : READ_LEND
+    this.#lentTo = undefined
+    this.#viewKept = false
+    try {
+      this.#onData((buffer as Buffer).subarray(0, nread))
+    } catch (err) {
+      // Node asks for no next buffer after a throw: the socket would read on into this one.
+      this.socket.destroy()
+      throw err
+    } finally {
+      if (this.#readMode === READ_LEND && (this.#viewKept || this.#lentTo !== undefined)) {
+        if (!this.#viewKept) lendReadBuffer(buffer as Buffer, this.#lentTo!)
+        this.#readBuffer = undefined // (else no view of it left here: read into it again)
+      }
+      this.#readMode = READ_OWN
+      this.#lentTo = undefined
+    }
+    return true
+  }
+
+  /**
+   * The buffer for the socket's next read, asked for after each read (and once at the start): a
+   * body buffer while a body is being read, else the shared one.
+   */
+  readonly #nextReadBuffer = (): Buffer => {
+    const current = this.#readBuffer
+    if (this.exchange !== undefined && this.#headersDone && this.#mode !== BODY_NONE) {
+      if (current !== undefined && current !== sharedReadBuffer) return current
+      return (this.#readBuffer = takeReadBuffer())
+    }
+    if (current !== undefined && current !== sharedReadBuffer) returnReadBuffer(current)
+    return (this.#readBuffer = sharedReadBuffer)
+  }
+
+  /** Body bytes for the handler: a copy, a view lent with its buffer, or the connection's own bytes. */
+  #give(ex: Exchange, chunk: Buffer): boolean {
+    const mode = this.#readMode
+    if (mode === READ_COPY) return ex.handler.onData(Buffer.from(chunk))
+    if (mode === READ_LEND) {
+      const holder = ex.handler.chunkState === undefined ? undefined : ex.handler as ChunkHolder
+      if (holder === undefined || (this.#lentTo !== undefined && this.#lentTo !== holder)) this.#viewKept = true
+      else this.#lentTo = holder
+    }
+    return ex.handler.onData(chunk)
+  }
+
+  /** Puts unread bytes back in the socket, as a copy when the buffer they are in is read into again. */
+  #putBack(bytes: Buffer): void {
+    if (this.#readMode === READ_COPY) bytes = Buffer.from(bytes)
+    else if (this.#readMode === READ_LEND) this.#viewKept = true
+    this.socket.unshift(bytes)
+  }
+
   readonly #onEnd = (): void => {
     const ex = this.exchange
     if (ex === undefined) return this.close()
@@ -312,7 +390,7 @@ export class Connection implements ParserHost, BodyTarget, HeadFacts {
     }
     // Paused by the handler inside llhttp: keep the rest for resume().
     this.socket.pause()
-    if (used < chunk.length) this.socket.unshift(chunk.subarray(used))
+    if (used < chunk.length) this.#putBack(chunk.subarray(used))
   }
 
   /** Body bytes of a Content-Length or close-delimited response, from `offset` in `chunk`. */
@@ -320,7 +398,7 @@ export class Connection implements ParserHost, BodyTarget, HeadFacts {
     const ex = this.exchange!
     if (this.#paused) {
       this.socket.pause()
-      if (offset < chunk.length) this.socket.unshift(offset === 0 ? chunk : chunk.subarray(offset))
+      if (offset < chunk.length) this.#putBack(offset === 0 ? chunk : chunk.subarray(offset))
       return
     }
     let end = chunk.length
@@ -338,7 +416,7 @@ export class Connection implements ParserHost, BodyTarget, HeadFacts {
       if (this.#timer === TIMER_BODY) this.deadline = performance.now() + this.pool.settings.bodyTimeout
       let more: boolean
       try {
-        more = ex.handler.onData(offset === 0 && end === chunk.length ? chunk : chunk.subarray(offset, end))
+        more = this.#give(ex, offset === 0 && end === chunk.length ? chunk : chunk.subarray(offset, end))
       } catch (err) {
         return this.#fail(err as Error)
       }
@@ -422,7 +500,7 @@ export class Connection implements ParserHost, BodyTarget, HeadFacts {
     if (this.#timer === TIMER_BODY) this.deadline = performance.now() + this.pool.settings.bodyTimeout
     let more: boolean
     try {
-      more = ex.handler.onData(chunk)
+      more = this.#give(ex, chunk)
     } catch (err) {
       return this.#reject(err as Error)
     }

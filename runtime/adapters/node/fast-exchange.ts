@@ -137,6 +137,11 @@ export class FastResponse extends EventEmitter {
     return this.owner.socket
   }
 
+  /** Bytes written and not yet out (as ServerResponse's: its socket's). */
+  get writableLength(): number {
+    return this.owner.socket.writableLength
+  }
+
   /** false: the connection closes after this response (a Response that said `Connection: close`). */
   get shouldKeepAlive(): boolean {
     return !this.#close
