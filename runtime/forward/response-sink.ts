@@ -3,7 +3,7 @@
  * the default ClientSink streams it to the client. Other layers (the cache) wrap or
  * replace it to see the response without the forwarder knowing about them.
  */
-import { ServerResponse } from 'node:http'
+import { ServerResponse, validateHeaderName, validateHeaderValue } from 'node:http'
 import type { RequestContext, FrontResponse } from '../context.js'
 import { FastResponse } from '../adapters/node/fast-exchange.js'
 import type { ResolvedHeaderRules } from '../resolved-config.js'
@@ -35,10 +35,20 @@ export interface ResponseSink {
   chunkState?: (() => ChunkState) | undefined
 }
 
-/** Streams the response to the client, applying the route's response header rules. */
+/**
+ * Streams the response to the client, applying the route's response header rules.
+ *
+ * The head is held until the first body byte or the end. Neither front sends a head before
+ * either anyway, so nothing reaches the client later for it; but an upstream that closes, resets
+ * or stalls right after its head still gets the client a 502 or 504 (failClient), not a
+ * connection cut with nothing on it.
+ */
 export class ClientSink implements ResponseSink {
   /** Only when writing to a client's own response: a stand-in (a hook's capture) may keep chunks. */
   readonly chunkState: (() => ChunkState) | undefined
+  #status = 0
+  /** The head not written yet. */
+  #headers: string[] | undefined
 
   constructor(readonly ctx: RequestContext, readonly rules: ResolvedHeaderRules | undefined) {
     const res = ctx.res
@@ -48,15 +58,17 @@ export class ClientSink implements ResponseSink {
   head(status: number, headers: string[], resume: () => void): boolean {
     const res = this.ctx.res
     if (res.destroyed) return false
-    this.ctx.status = status
-    try {
-      res.writeHead(status, this.rules ? applyHeaderRules(headers, this.rules) : headers)
-    } catch (err) {
-      // A header Node refuses to send (invalid characters): the upstream's fault.
-      this.ctx.status = 0
-      sendError(this.ctx, 502, `invalid upstream response header: ${(err as Error).message}`)
+    const list = this.rules ? applyHeaderRules(headers, this.rules) : headers
+    // node:http (and a hook's capture) refuse some values in writeHead (invalid characters): the
+    // upstream's fault, answered now. The fast front writes what llhttp let through as it is.
+    const invalid = res instanceof FastResponse ? undefined : invalidField(list)
+    if (invalid !== undefined) {
+      sendError(this.ctx, 502, `invalid upstream response header: ${invalid}`)
       return false
     }
+    this.ctx.status = status
+    this.#status = status
+    this.#headers = list
     res.on('drain', resume)
     return true
   }
@@ -66,17 +78,46 @@ export class ClientSink implements ResponseSink {
   }
 
   data(chunk: Buffer): boolean {
+    if (this.#headers !== undefined && !this.#writeHead()) return false
     this.ctx.bytes += chunk.length
     return this.ctx.res.write(chunk)
   }
 
   end(): void {
+    if (this.#headers !== undefined && !this.#writeHead()) return
     this.ctx.res.end()
   }
 
   error(failure: UpstreamFailure, started: boolean): void {
+    this.#headers = undefined // (failClient answers with the error when the head was still held)
     failClient(this.ctx, failure.status, failure.reason, started)
   }
+
+  /** Writes the held head; false if the response was answered otherwise meanwhile (the exchange is then stopped). */
+  #writeHead(): boolean {
+    const headers = this.#headers!
+    this.#headers = undefined
+    const res = this.ctx.res
+    if (res.headersSent || res.destroyed) {
+      this.ctx.onClientAbort?.()
+      return false
+    }
+    res.writeHead(this.#status, headers)
+    return true
+  }
+}
+
+/** The first field node:http would refuse to write, described; undefined if none. */
+function invalidField(headers: readonly string[]): string | undefined {
+  try {
+    for (let i = 0; i < headers.length; i += 2) {
+      validateHeaderName(headers[i]!)
+      validateHeaderValue(headers[i]!, headers[i + 1]!)
+    }
+  } catch (err) {
+    return (err as Error).message
+  }
+  return undefined
 }
 
 /** ClientSink's chunkState (a function shared by all, called as a method: no closure per request). */
@@ -99,10 +140,11 @@ function writeState(res: FrontResponse): ChunkState {
 /**
  * Answers the client of a failed upstream exchange (every sink that has a client uses this):
  * a started response is cut off, a client that has gone gets nothing, any other gets the error
- * (`extra`: fields to add to it).
+ * (`extra`: fields to add to it). `started`: the upstream's head was taken; the client's response
+ * has started only if its head was written too (ClientSink holds it until the first body byte).
  */
 export function failClient(ctx: RequestContext, status: number, reason: string, started: boolean, extra?: string[]): void {
-  if (started) {
+  if (started && ctx.res.headersSent) {
     // Never a clean-looking truncated response: abort the client connection.
     ctx.error = `${reason} (after response started)`
     ctx.res.destroy()

@@ -362,7 +362,8 @@ class HookedUpstreamSink implements ResponseSink, WebResponseReceiver {
   }
 
   error(failure: UpstreamFailure, started: boolean): void {
-    if (!started || !this.#body.ready) {
+    // (A ClientSink holds the head until the first body byte: then nothing is sent yet either.)
+    if (!started || !this.#body.ready || (this.#out instanceof ClientSink && !this.ctx.res.headersSent)) {
       this.#failed = true
       return this.failed(failure) // nothing sent yet: onError
     }

@@ -260,6 +260,39 @@ test('HEAD: Content-Length passes through, no body, the connection stays in sync
   c.destroy()
 })
 
+test('an upstream that closes, resets or stalls after its head, before any body byte → 502/504: nothing was sent yet (plain, cached and hooked routes, both fronts)', T, async (t) => {
+  for (const fastFront of [true, false]) {
+    for (const [label, fault, status] of [
+      ['close', (req: SeenRequest) => req.socket.end('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n'), 502],
+      ['close, chunked', (req: SeenRequest) => req.socket.end('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n'), 502],
+      ['reset', (req: SeenRequest) => { req.socket.write('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n'); setImmediate(() => req.socket.resetAndDestroy()) }, 502],
+      ['stall past bodyIdle', (req: SeenRequest) => req.socket.write('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n'), 504],
+    ] as const) {
+      await t.test(`${label} (fastFront: ${fastFront})`, async (t) => {
+        const backend = await rawBackend((req) => (req.line.includes(' /fault') || req.line.includes(' /cached/fault') || req.line.includes(' /hooked/fault') ? fault(req) : okReply(req)))
+        const proxy = await proxyFor(t, backend, { keepAlive: { connections: 1 }, timeouts: { responseHeaders: 300, bodyIdle: 300 } }, {
+          server: { fastFront },
+          routes: [
+            { match: { path: '/cached/*' }, to: 'b', cache: { ttl: '1m' } },
+            { match: { path: '/hooked/*' }, to: 'b', hooks: { onError: (_ctx, err) => new Response(`hooked ${err.status}`, { status: err.status }) } },
+          ],
+        })
+        const plain = await get(proxy, '/fault')
+        assert.equal(plain.status, status)
+        assert.doesNotMatch(plain.head, /content-length: 10/i) // not the upstream's head
+        logged(proxy, status === 504 ? /body idle timeout/ : /closed the connection|reset/)
+        const cached = await get(proxy, '/cached/fault')
+        assert.equal(cached.status, status)
+        assert.match(cached.head, /cache-status: switchyard; fwd=uri-miss/i)
+        const hooked = await get(proxy, '/hooked/fault')
+        assert.equal(hooked.status, status)
+        assert.equal(hooked.body.toString(), `hooked ${status}`)
+        await stillServing(proxy)
+      })
+    }
+  }
+})
+
 test('a body that stalls longer than bodyIdle → the client response is aborted, logged', T, async (t) => {
   const { proxy } = await faulty(t, (req) => req.socket.write('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhel'))
   const partial = await getAborted(proxy, '/fault')
