@@ -335,7 +335,12 @@ export class CacheLayer {
       },
       error: (failure, started) => sink.fail(failure.status, failure.reason, started),
       fail: (status, reason, started) => {
-        if (mode === 'pass') return tee!.fail(status, reason, started)
+        if (mode === 'pass') {
+          // The client's head is held until the first body byte (ClientSink): if none came,
+          // nothing was sent, and stale-if-error still applies.
+          if (!d.staleIfError || ctx.res.headersSent) return tee!.fail(status, reason, started)
+          tee!.abort()
+        }
         if (mode === 'stale') return
         if (d.staleIfError) return serveStale(undefined, reason)
         ctx.error = reason

@@ -93,17 +93,29 @@ export class ClientSink implements ResponseSink {
     failClient(this.ctx, failure.status, failure.reason, started)
   }
 
-  /** Writes the held head; false if the response was answered otherwise meanwhile (the exchange is then stopped). */
+  /**
+   * Writes the held head; false if the response was answered otherwise meanwhile, or cannot carry
+   * this head (a status an onUpstreamResponse hook set out of range, one a capture refuses: a
+   * 502, the upstream's or the hook's fault) — the exchange is then stopped.
+   */
   #writeHead(): boolean {
     const headers = this.#headers!
     this.#headers = undefined
-    const res = this.ctx.res
+    const ctx = this.ctx
+    const res = ctx.res
     if (res.headersSent || res.destroyed) {
-      this.ctx.onClientAbort?.()
+      ctx.onClientAbort?.()
       return false
     }
-    res.writeHead(this.#status, headers)
-    return true
+    try {
+      res.writeHead(this.#status, headers)
+      return true
+    } catch (err) {
+      ctx.status = 0
+      sendError(ctx, 502, `invalid upstream response head: ${(err as Error).message}`)
+      ctx.onClientAbort?.()
+      return false
+    }
   }
 }
 

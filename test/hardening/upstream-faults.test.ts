@@ -293,6 +293,30 @@ test('an upstream that closes, resets or stalls after its head, before any body 
   }
 })
 
+test('a head the client\'s response cannot carry → 502, on both fronts: a status an onUpstreamResponse hook set out of range, an upstream status a cached hooked route refuses', T, async (t) => {
+  for (const fastFront of [true, false]) {
+    for (const body of ['ok', '']) {
+      await t.test(`fastFront: ${fastFront}, body: ${JSON.stringify(body)}`, async (t) => {
+        const backend = await rawBackend((req) => req.socket.write(req.line.includes(' /600')
+          ? `HTTP/1.1 600 Odd\r\ncontent-length: ${body.length}\r\n\r\n${body}`
+          : req.line.includes(' /next') ? OK('GET /next HTTP/1.1') : OK(body)))
+        const proxy = await proxyFor(t, backend, {}, {
+          server: { fastFront },
+          routes: [
+            { match: { path: '/status' }, to: 'b', hooks: { onUpstreamResponse: (_ctx, res) => void (res.status = 1000) } },
+            { match: { path: '/600' }, to: 'b', cache: { ttl: '1m' }, hooks: { onError: (_ctx, err) => new Response(`hooked ${err.status}`, { status: err.status }) } },
+          ],
+        })
+        assert.equal((await get(proxy, '/status')).status, 502)
+        const refused = await get(proxy, '/600')
+        assert.equal(refused.status, 502)
+        assert.equal(refused.body.toString(), 'hooked 502')
+        await stillServing(proxy)
+      })
+    }
+  }
+})
+
 test('a body that stalls longer than bodyIdle → the client response is aborted, logged', T, async (t) => {
   const { proxy } = await faulty(t, (req) => req.socket.write('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhel'))
   const partial = await getAborted(proxy, '/fault')

@@ -166,6 +166,8 @@ export class FastResponse extends EventEmitter {
    */
   writeHead(status: number, headers: readonly string[]): this {
     if (this.headersSent) throw new Error('headers already sent')
+    // As ServerResponse (an onUpstreamResponse hook may set any number): the caller answers 502.
+    if (!(status >= 100 && status <= 999)) throw Object.assign(new RangeError(`Invalid status code: ${status}`), { code: 'ERR_HTTP_INVALID_STATUS_CODE' })
     this.statusCode = status
     let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'unknown'}\r\n`
     let hasContentLength = false
