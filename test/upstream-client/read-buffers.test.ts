@@ -184,10 +184,10 @@ test('a body read into the shared head buffer reaches a keeping holder as a copy
 })
 
 /** Reads a whole response from a raw socket; resolves with its body (after the head). */
-function download(port: number, path: string, paused = false): { socket: Socket; head: Promise<string>; body: Promise<Buffer> } {
+function download(port: number, path: string, paused = false, method = 'GET'): { socket: Socket; head: Promise<string>; body: Promise<Buffer> } {
   const socket = connect(port, '127.0.0.1')
   if (paused) socket.pause()
-  socket.write(`GET ${path} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`)
+  socket.write(`${method} ${path} HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`)
   const chunks: Buffer[] = []
   const all = new Promise<Buffer>((resolve, reject) => {
     socket.on('data', (c: Buffer) => chunks.push(c))
@@ -259,4 +259,27 @@ test('buffers lent to clients that went away with writes pending are forgotten, 
   await new Promise((resolve) => setImmediate(resolve))
   await new Promise((resolve) => setImmediate(resolve))
   assert.equal(readBufferStats().lent, 0, 'buffers still waited for')
+})
+
+test('a response the cache passes through (a POST on a cached route) reuses buffers too, and a stalled one keeps its own', T, async (t) => {
+  const bodies = new Map([['/stalled', randomBytes(24 * MiB)], ['/other', randomBytes(2 * MiB + 3)]])
+  let stalledSent = 0
+  const url = await origin(t, bodies, (path, n) => {
+    if (path === '/stalled') stalledSent += n
+  })
+  const proxy = await startProxy({ upstreams: { b: { servers: [url] } }, routes: [{ to: 'b', cache: { ttl: '1m' } }] })
+  t.after(() => proxy.close())
+  const stalled = download(proxy.port, '/stalled', true, 'POST')
+  await quiescent(() => stalledSent)
+  const warm = download(proxy.port, '/other', false, 'POST')
+  assert.match(await warm.head, /cache-status: switchyard; fwd=method/i)
+  assert.equal(sha256(await warm.body), sha256(bodies.get('/other')!))
+  const before = readBufferStats().allocated
+  for (let round = 0; round < 2; round++) {
+    const others = Array.from({ length: 4 }, () => download(proxy.port, '/other', false, 'POST'))
+    for (const o of others) assert.equal(sha256(await o.body), sha256(bodies.get('/other')!))
+  }
+  assert.ok(readBufferStats().allocated - before <= 16, `${readBufferStats().allocated - before} body buffers allocated for 16 MiB passed through`)
+  stalled.socket.resume()
+  assert.equal(sha256(await stalled.body), sha256(bodies.get('/stalled')!), 'the stalled response was overwritten')
 })
