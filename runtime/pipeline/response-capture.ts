@@ -17,7 +17,7 @@
  * Every byte a hook receives is a copy of its own: the hook may transform chunks in place (or
  * transfer them) without touching the cache's stored body or the store branch of a tee.
  */
-import { validateHeaderName, validateHeaderValue, type ServerResponse } from 'node:http'
+import { validateHeaderName, validateHeaderValue } from 'node:http'
 import type { RequestContext, FrontResponse } from '../context.js'
 import { StreamedBody, hasNullBody } from './web-response-sink.js'
 import { newProxyResponse, type ProxyResponse, type BodySource } from './proxy-response.js'

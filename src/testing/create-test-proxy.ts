@@ -5,7 +5,7 @@
  * HTTP/1.1 to the proxy's node:http server over an in-memory connection (no port is opened
  * unless `listen: true`) and returns the response with the request's decision trace.
  */
-import { request as httpRequest, type IncomingMessage, type ServerResponse, type OutgoingHttpHeaders, type RequestOptions } from 'node:http'
+import { request as httpRequest, type OutgoingHttpHeaders, type RequestOptions } from 'node:http'
 import type { Socket } from 'node:net'
 import { resolve as resolvePath } from 'node:path'
 import { fileURLToPath } from 'node:url'

@@ -2,7 +2,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { resolveConfig } from '../../src/config/resolve-config.js'
-import { ConfigError } from '../../src/config/config-error.js'
 import { defineConfig } from '../../src/config/define-config.js'
 import { configProblems } from '../helpers/config-problems.js'
 
