@@ -13,7 +13,7 @@ import type { ResolvedHeaderRules } from '../resolved-config.js'
 import type { ResponseSink } from '../forward/response-sink.js'
 import { ClientSink, failClient } from '../forward/response-sink.js'
 import type { UpstreamFailure } from '../forward/upstream-error.js'
-import type { ChunkState } from '../upstream-client/read-buffers.js'
+import type { ChunkHolder } from '../upstream-client/read-buffers.js'
 import { BodyBranch } from './body-branch.js'
 import { cacheStatus, type ForwardReason } from './cache-status.js'
 import type { CacheOptions } from './cache-options.js'
@@ -185,7 +185,7 @@ export class PassSink implements CacheSink {
   readonly #client: ClientSink
   #pending: Promise<unknown> | undefined
   /** The client sink's: nothing is kept here (a pass-through Range or POST response can be large). */
-  readonly chunkState: (() => ChunkState) | undefined
+  readonly chunkHolder: ChunkHolder | undefined
 
   constructor(
     readonly ctx: RequestContext,
@@ -195,12 +195,7 @@ export class PassSink implements CacheSink {
     readonly invalidate?: (status: number, headers: FieldList) => Promise<unknown>,
   ) {
     this.#client = new ClientSink(ctx, rules)
-    this.chunkState = this.#client.chunkState === undefined ? undefined : passChunkState
-  }
-
-  /** For passChunkState. */
-  clientChunkState(): ChunkState {
-    return this.#client.chunkState!()
+    this.chunkHolder = this.#client.chunkHolder
   }
 
   head(status: number, headers: string[], resume: () => void): boolean {
@@ -303,9 +298,4 @@ export class StoreSink implements CacheSink {
     if (this.#branch) this.#branch.fail()
     else this.#finish()
   }
-}
-
-/** PassSink's chunkState (shared, called as a method: no closure per request). */
-function passChunkState(this: PassSink): ChunkState {
-  return this.clientChunkState()
 }

@@ -11,7 +11,7 @@ import type { ServerResponse } from 'node:http'
 import { RequestContext } from '../context.js'
 import type { CacheSink } from './cache-sink.js'
 import type { UpstreamFailure } from '../forward/upstream-error.js'
-import type { ChunkState } from '../upstream-client/read-buffers.js'
+import type { ChunkHolder } from '../upstream-client/read-buffers.js'
 
 export function detachedContext(ctx: RequestContext, onDirectAnswer: () => void): RequestContext {
   let answered = false
@@ -53,10 +53,10 @@ export function derivedContext(ctx: RequestContext, res: ServerResponse): Reques
 /** Passes a sink's events on, first copying the chosen server and any error to the client's context (access log). */
 export class ReportingSink implements CacheSink {
   /** The inner sink's, when it has one (it keeps no chunk). */
-  readonly chunkState: (() => ChunkState) | undefined
+  readonly chunkHolder: ChunkHolder | undefined
 
   constructor(readonly ctx: RequestContext, readonly view: RequestContext, readonly inner: CacheSink) {
-    this.chunkState = inner.chunkState === undefined ? undefined : reportingChunkState
+    this.chunkHolder = inner.chunkHolder
   }
 
   #report(): void {
@@ -98,9 +98,4 @@ export class ReportingSink implements CacheSink {
   veto(): void {
     this.inner.veto?.()
   }
-}
-
-/** ReportingSink's chunkState (shared, called as a method: no closure per request). */
-function reportingChunkState(this: ReportingSink): ChunkState {
-  return this.inner.chunkState!()
 }

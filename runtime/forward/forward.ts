@@ -9,7 +9,7 @@
  * the final attempt: a response that will be retried is drained and dropped, never written.
  */
 import type { UpstreamHandler } from '../upstream-client/types.js'
-import type { ChunkState } from '../upstream-client/read-buffers.js'
+import type { ChunkHolder } from '../upstream-client/read-buffers.js'
 import type { IncomingMessage } from 'node:http'
 import type { RequestContext } from '../context.js'
 import type { UpstreamGroup, GroupMember } from '../upstream/upstream-group.js'
@@ -135,8 +135,11 @@ class ProxyHandler implements UpstreamHandler {
   #sentAt = 0
   #timer: NodeJS.Timeout | undefined
   #tryTimer: NodeJS.Timeout | undefined
-  /** The sink's, when it has one: chunks are let go of when the sink has let go of them. */
-  readonly chunkState: (() => ChunkState) | undefined
+  /**
+   * The sink's: chunks are let go of when the sink has let go of them (a chunk of an attempt
+   * being discarded never reached the sink; the sink's answer covers it anyway).
+   */
+  readonly chunkHolder: ChunkHolder | undefined
 
   constructor(
     readonly ctx: RequestContext,
@@ -148,7 +151,7 @@ class ProxyHandler implements UpstreamHandler {
     readonly retry: ResolvedRetry | undefined,
     readonly log: RuntimeLog,
   ) {
-    this.chunkState = sink.chunkState === undefined ? undefined : proxyChunkState
+    this.chunkHolder = sink.chunkHolder
     ctx.onClientAbort = () => {
       this.#clientGone = true
       this.#abort?.(codedError('SWITCHYARD_CLIENT_ABORT', 'client closed the connection'))
@@ -321,12 +324,4 @@ class ProxyHandler implements UpstreamHandler {
   #finishRequest(): void {
     if (this.#timer) clearTimeout(this.#timer)
   }
-}
-
-/**
- * ProxyHandler's chunkState (shared, called as a method: no closure per request). A chunk
- * of an attempt being discarded never reached the sink; the sink's answer covers it anyway.
- */
-function proxyChunkState(this: ProxyHandler): ChunkState {
-  return this.sink.chunkState!()
 }

@@ -4,14 +4,14 @@
  * replace it to see the response without the forwarder knowing about them.
  */
 import { ServerResponse, validateHeaderName, validateHeaderValue } from 'node:http'
-import type { RequestContext, FrontResponse } from '../context.js'
+import type { RequestContext } from '../context.js'
 import { FastResponse } from '../adapters/node/fast-exchange.js'
 import type { ResolvedHeaderRules } from '../resolved-config.js'
 import type { UpstreamFailure } from './upstream-error.js'
 import { applyHeaderRules } from './response-headers.js'
 import { sendError } from '../respond.js'
 import { sendInterim } from './interim.js'
-import type { ChunkState } from '../upstream-client/read-buffers.js'
+import type { ChunkHolder, ChunkState } from '../upstream-client/read-buffers.js'
 
 export interface ResponseSink {
   /**
@@ -28,11 +28,11 @@ export interface ResponseSink {
   /** The exchange failed; `started` says whether `head` had been called. */
   error(failure: UpstreamFailure, started: boolean): void
   /**
-   * Only for a sink that keeps no chunk once it is written out: whether those given to `data`
-   * are still referenced (UpstreamHandler.chunkState). The upstream client reuses the buffers
-   * they are views of once this says 'released', so it must never say so early. Called as a method.
+   * Only for a sink that keeps no chunk once it is written out: what answers whether those given
+   * to `data` are still referenced (UpstreamHandler.chunkHolder). The upstream client reuses the
+   * buffers they are views of once it says 'released', so it must never say so early.
    */
-  chunkState?: (() => ChunkState) | undefined
+  chunkHolder?: ChunkHolder | undefined
 }
 
 /**
@@ -43,16 +43,29 @@ export interface ResponseSink {
  * or stalls right after its head still gets the client a 502 or 504 (failClient), not a
  * connection cut with nothing on it.
  */
-export class ClientSink implements ResponseSink {
-  /** Only when writing to a client's own response: a stand-in (a hook's capture) may keep chunks. */
-  readonly chunkState: (() => ChunkState) | undefined
+export class ClientSink implements ResponseSink, ChunkHolder {
+  /** Itself, when writing to a client's own response: a stand-in (a hook's capture) may keep chunks. */
+  readonly chunkHolder: ChunkHolder | undefined
   #status = 0
   /** The head not written yet. */
   #headers: string[] | undefined
 
   constructor(readonly ctx: RequestContext, readonly rules: ResolvedHeaderRules | undefined) {
     const res = ctx.res
-    this.chunkState = res instanceof FastResponse || res instanceof ServerResponse ? clientChunkState : undefined
+    this.chunkHolder = res instanceof FastResponse || res instanceof ServerResponse ? this : undefined
+  }
+
+  /**
+   * Whether everything written to the response has gone to the kernel: its last write is done,
+   * or neither it nor its socket holds a byte ('released'); a write not yet done keeps its
+   * buffers ('held'). A socket destroyed with writes pending (or detached) is not trusted: 'lost'.
+   */
+  chunkState(): ChunkState {
+    const res = this.ctx.res
+    if (res.writableFinished) return 'released'
+    const socket = res.socket
+    if (socket == null || socket.destroyed) return 'lost'
+    return res.writableLength === 0 ? 'released' : 'held'
   }
 
   head(status: number, headers: string[], resume: () => void): boolean {
@@ -130,23 +143,6 @@ function invalidField(headers: readonly string[]): string | undefined {
     return (err as Error).message
   }
   return undefined
-}
-
-/** ClientSink's chunkState (a function shared by all, called as a method: no closure per request). */
-function clientChunkState(this: ClientSink): ChunkState {
-  return writeState(this.ctx.res)
-}
-
-/**
- * Whether everything written to `res` has gone to the kernel: its last write is done, or
- * neither it nor its socket holds a byte ('released'); a write not yet done keeps its buffers
- * ('held'). A socket destroyed with writes pending (or detached) is not trusted: 'lost'.
- */
-function writeState(res: FrontResponse): ChunkState {
-  if (res.writableFinished) return 'released'
-  const socket = res.socket
-  if (socket == null || socket.destroyed) return 'lost'
-  return res.writableLength === 0 ? 'released' : 'held'
 }
 
 /**

@@ -11,7 +11,7 @@
  * Plain TCP sockets read into buffers of read-buffers.ts instead of one Node allocates per read:
  * heads into a small buffer all connections share (body bytes read with them are copied out),
  * bodies into 64 KiB buffers that handlers which write chunks out and let go of them give back
- * (`chunkState`). TLS sockets read as Node does.
+ * (`chunkHolder`). TLS sockets read as Node does.
  *
  * Timeouts are deadlines the pool's sweep checks (no timer per request): connect, response head
  * (from the end of the request, or while the upstream stops reading a request body), body idle
@@ -278,7 +278,7 @@ export class Connection implements ParserHost, BodyTarget, HeadFacts {
   readonly #onRead = (nread: number, buffer: Uint8Array): boolean => {
     const handler = this.exchange?.handler
     if (buffer === sharedReadBuffer) this.#readMode = READ_COPY
-    else this.#readMode = nread < COPY_BELOW && handler?.chunkState === undefined ? READ_COPY : READ_LEND
+    else this.#readMode = nread < COPY_BELOW && handler?.chunkHolder === undefined ? READ_COPY : READ_LEND
     this.#lentTo = undefined
     this.#viewKept = false
     try {
@@ -317,7 +317,7 @@ export class Connection implements ParserHost, BodyTarget, HeadFacts {
     const mode = this.#readMode
     if (mode === READ_COPY) return ex.handler.onData(Buffer.from(chunk))
     if (mode === READ_LEND) {
-      const holder = ex.handler.chunkState === undefined ? undefined : ex.handler as ChunkHolder
+      const holder = ex.handler.chunkHolder
       if (holder === undefined || (this.#lentTo !== undefined && this.#lentTo !== holder)) this.#viewKept = true
       else this.#lentTo = holder
     }

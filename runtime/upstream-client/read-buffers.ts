@@ -12,7 +12,7 @@
  *   an idle connection pins no memory of its own.
  * - a body, once its head is parsed, into 64 KiB buffers from a free list. The chunks a handler
  *   gets are views of such a buffer: it is *lent* to the handler and goes back to the free list
- *   only once the handler says none of them is referenced any more (`chunkState()`: the forwarder
+ *   only once the handler's `chunkHolder` says none of them is referenced any more (the forwarder
  *   to a client, when the client socket has written everything out). A handler that may keep
  *   chunks (the cache, Web streams) leaves the buffer to the GC, as Node's own reads are, and so
  *   does one whose client went away with writes pending; a read much smaller than the buffer is

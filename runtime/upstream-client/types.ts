@@ -1,6 +1,6 @@
 /** The upstream client's contract with its callers (the forwarder, `ctx.forward()`, health checks). */
 import type { Readable } from 'node:stream'
-import type { ChunkState } from './read-buffers.js'
+import type { ChunkHolder } from './read-buffers.js'
 
 export interface UpstreamRequest {
   /** Origin-form target (`/path?query`). */
@@ -37,17 +37,17 @@ export interface UpstreamHandler {
   onInterim?(statusCode: number, headers: string[]): void
   /**
    * A body chunk. Return false to pause reading from the upstream. The handler may keep it,
-   * unless it has `chunkState`: then the chunk may be a view of a buffer the connection
+   * unless it has a `chunkHolder`: then the chunk may be a view of a buffer the connection
    * reads into again once that says 'released' (upstream-client/read-buffers.ts).
    */
   onData(chunk: Buffer): boolean
   /**
-   * Only for handlers that keep no chunk once written out: 'released' when no chunk given to
-   * onData is referenced any more (written out to the kernel, or dropped) — never while one may
-   * still be read —, 'held' while some may be, 'lost' when that will never be known. A method
-   * called on the handler, possibly long after onComplete/onError.
+   * Only for handlers that keep no chunk once written out: what answers for the chunks given to
+   * onData (ChunkHolder.chunkState) — 'released' when none is referenced any more (written out
+   * to the kernel, or dropped), never while one may still be read; 'held' while some may be;
+   * 'lost' when that will never be known. Asked possibly long after onComplete/onError.
    */
-  chunkState?: (() => ChunkState) | undefined
+  chunkHolder?: ChunkHolder | undefined
   onComplete(): void
   onError(err: Error): void
 }

@@ -1,7 +1,7 @@
 /**
  * Upstream read buffers (runtime/upstream-client/read-buffers.ts): body buffers are reused once
  * their holder lets go of its chunks, and never while a chunk may still be read — a holder that
- * keeps its chunks (and says so, or has no chunkState at all) finds every byte intact after
+ * keeps its chunks (and says so, or has no chunkHolder at all) finds every byte intact after
  * many more reads on other connections; a small read is copied for such a holder.
  */
 import { test, type TestContext } from 'node:test'
@@ -10,7 +10,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { connect, type AddressInfo, type Socket } from 'node:net'
 import { UpstreamPool } from '../../runtime/upstream-client/pool.js'
-import { BODY_READ_SIZE, COPY_BELOW, readBufferStats, type ChunkState } from '../../runtime/upstream-client/read-buffers.js'
+import { BODY_READ_SIZE, COPY_BELOW, readBufferStats, type ChunkHolder } from '../../runtime/upstream-client/read-buffers.js'
 import type { UpstreamHandler } from '../../runtime/upstream-client/types.js'
 import { startProxy } from '../helpers/servers.js'
 import { quiescent } from './helpers.js'
@@ -57,17 +57,17 @@ async function origin(t: TestContext, bodies: Map<string, Buffer>, wrote?: (path
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 }
 
-/** Keeps the chunks it gets as they are (no copy); `releases`: whether it has chunkState, and what it answers. */
+/** Keeps the chunks it gets as they are (no copy); `releases`: whether it has a chunkHolder, which answers from `released`. */
 class Keeper implements UpstreamHandler {
   readonly chunks: Buffer[] = []
   released = false
-  readonly chunkState: (() => ChunkState) | undefined
+  readonly chunkHolder: ChunkHolder | undefined
   readonly done: Promise<void>
   #resolve!: () => void
   #reject!: (err: Error) => void
 
   constructor(releases: boolean) {
-    this.chunkState = releases ? () => (this.released ? 'released' : 'held') : undefined
+    this.chunkHolder = releases ? { chunkState: () => (this.released ? 'released' : 'held') } : undefined
     this.done = new Promise((resolve, reject) => {
       this.#resolve = resolve
       this.#reject = reject
@@ -105,9 +105,7 @@ class Hasher implements UpstreamHandler {
     })
   }
 
-  chunkState(): ChunkState {
-    return 'released'
-  }
+  readonly chunkHolder: ChunkHolder = { chunkState: () => 'released' }
   onConnect(): void {}
   onHeaders(): boolean {
     return true
@@ -132,7 +130,7 @@ function get(pool: UpstreamPool, path: string, handler: UpstreamHandler): void {
 }
 
 for (const releases of [true, false]) {
-  test(`chunks kept by a holder ${releases ? 'that has not released them' : 'without chunkState'} stay intact while other downloads reuse buffers`, T, async (t) => {
+  test(`chunks kept by a holder ${releases ? 'that has not released them' : 'without chunkHolder'} stay intact while other downloads reuse buffers`, T, async (t) => {
     const bodies = new Map([['/kept', randomBytes(MiB + 12_345)], ['/other', randomBytes(2 * MiB + 777)]])
     const pool = new UpstreamPool(await origin(t, bodies), { connections: 4 })
     t.after(() => pool.close())
