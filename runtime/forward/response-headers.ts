@@ -4,9 +4,18 @@
  * fields; and a route's response rules applied to such a list. Repeated fields (Set-Cookie)
  * stay separate entries.
  */
+import { validateHeaderName, validateHeaderValue } from 'node:http'
 import type { ResolvedHeaderRules } from '../resolved-config.js'
 import { isHopByHop, connectionNominated } from './hop-by-hop.js'
 import { codedError } from './upstream-error.js'
+
+/** Throws, as ServerResponse.writeHead would, on the first field of `list` node:http refuses to send. */
+export function assertWritableFields(list: readonly string[]): void {
+  for (let i = 0; i < list.length; i += 2) {
+    validateHeaderName(list[i]!)
+    validateHeaderValue(list[i]!, list[i + 1]!)
+  }
+}
 
 /**
  * Filters `list` (the head of a `status` response) in place and returns it. Throws (code

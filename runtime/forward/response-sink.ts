@@ -3,12 +3,12 @@
  * the default ClientSink streams it to the client. Other layers (the cache) wrap or
  * replace it to see the response without the forwarder knowing about them.
  */
-import { ServerResponse, validateHeaderName, validateHeaderValue } from 'node:http'
+import { ServerResponse } from 'node:http'
 import type { RequestContext } from '../context.js'
 import { FastResponse } from '../adapters/node/fast-exchange.js'
 import type { ResolvedHeaderRules } from '../resolved-config.js'
 import type { UpstreamFailure } from './upstream-error.js'
-import { applyHeaderRules } from './response-headers.js'
+import { applyHeaderRules, assertWritableFields } from './response-headers.js'
 import { sendError } from '../respond.js'
 import { sendInterim } from './interim.js'
 import type { ChunkHolder, ChunkState } from '../upstream-client/read-buffers.js'
@@ -74,10 +74,13 @@ export class ClientSink implements ResponseSink, ChunkHolder {
     const list = this.rules ? applyHeaderRules(headers, this.rules) : headers
     // node:http (and a hook's capture) refuse some values in writeHead (invalid characters): the
     // upstream's fault, answered now. The fast front writes what llhttp let through as it is.
-    const invalid = res instanceof FastResponse ? undefined : invalidField(list)
-    if (invalid !== undefined) {
-      sendError(this.ctx, 502, `invalid upstream response header: ${invalid}`)
-      return false
+    if (!(res instanceof FastResponse)) {
+      try {
+        assertWritableFields(list)
+      } catch (err) {
+        sendError(this.ctx, 502, `invalid upstream response header: ${(err as Error).message}`)
+        return false
+      }
     }
     this.ctx.status = status
     this.#status = status
@@ -130,19 +133,6 @@ export class ClientSink implements ResponseSink, ChunkHolder {
       return false
     }
   }
-}
-
-/** The first field node:http would refuse to write, described; undefined if none. */
-function invalidField(headers: readonly string[]): string | undefined {
-  try {
-    for (let i = 0; i < headers.length; i += 2) {
-      validateHeaderName(headers[i]!)
-      validateHeaderValue(headers[i]!, headers[i + 1]!)
-    }
-  } catch (err) {
-    return (err as Error).message
-  }
-  return undefined
 }
 
 /**

@@ -17,10 +17,10 @@
  * Every byte a hook receives is a copy of its own: the hook may transform chunks in place (or
  * transfer them) without touching the cache's stored body or the store branch of a tee.
  */
-import { validateHeaderName, validateHeaderValue } from 'node:http'
 import type { RequestContext, FrontResponse } from '../context.js'
 import { StreamedBody, hasNullBody } from './web-response-sink.js'
 import { newProxyResponse, type ProxyResponse, type BodySource } from './proxy-response.js'
+import { assertWritableFields } from '../forward/response-headers.js'
 
 export interface CaptureReceiver {
   /** The head was written: the client's answer (its body streams on, or is complete). */
@@ -63,10 +63,7 @@ export class ResponseCapture implements BodySource {
   writeHead(status: number, headers: string[]): this {
     if (this.#headersSent) throw Object.assign(new Error('Cannot write headers after they are sent to the client'), { code: 'ERR_HTTP_HEADERS_SENT' })
     // Throws like ServerResponse on a field it would refuse: the caller answers 502.
-    for (let i = 0; i < headers.length; i += 2) {
-      validateHeaderName(headers[i]!)
-      validateHeaderValue(headers[i]!, headers[i + 1])
-    }
+    assertWritableFields(headers)
     this.#response = newProxyResponse(status, headers, this)
     this.#nullBody = hasNullBody(status, this.method)
     this.#headersSent = true

@@ -1,8 +1,7 @@
 /** The `101 Switching Protocols` head a tunnel sends the client, from the upstream's. */
-import { validateHeaderName, validateHeaderValue } from 'node:http'
 import type { ResolvedHeaderRules } from '../resolved-config.js'
 import { isHopByHop, connectionNominated } from '../forward/hop-by-hop.js'
-import { applyHeaderRules } from '../forward/response-headers.js'
+import { applyHeaderRules, assertWritableFields } from '../forward/response-headers.js'
 import { headerValues } from '../forward/upstream-headers.js'
 
 /**
@@ -26,11 +25,8 @@ export function switchingHead(raw: readonly string[], rules: ResolvedHeaderRules
   }
   if (rules !== undefined) list = applyHeaderRules(list, rules)
   if (cookie !== undefined) list.push('set-cookie', cookie)
+  assertWritableFields(list)
   let head = 'HTTP/1.1 101 Switching Protocols\r\n'
-  for (let i = 0; i < list.length; i += 2) {
-    validateHeaderName(list[i]!)
-    validateHeaderValue(list[i]!, list[i + 1]!)
-    head += `${list[i]}: ${list[i + 1]}\r\n`
-  }
+  for (let i = 0; i < list.length; i += 2) head += `${list[i]}: ${list[i + 1]}\r\n`
   return `${head}\r\n`
 }
