@@ -6,7 +6,9 @@
  *
  * It sits where the HTTP parser hands body bytes to the request (`push`), where a reader asks
  * for more (`_read`) and where the response head goes out (`writeHead`), on this one request and
- * response — so no stream is added in between. Every request with a body gets one.
+ * response — so no stream is added in between. Every request with a body still to arrive gets
+ * one; one whose body came whole with its head (the fast front's small POST) gets one only when a
+ * limit is set (limitBody).
  *
  * - **Idle clock.** Runs only while the proxy wants data: it stops when the request's buffer is
  *   full (`push` returned false: the reader — a slow upstream, say — is behind, not the client)
@@ -141,8 +143,9 @@ export class BodyGuard {
     this.#continue = req[kContinue] === true
     // Waiting for `100 Continue`, the client is silent by design: the clock starts on the first read.
     this.#wanted = !this.#continue
-    // Installed late (a limit set by a hook): bytes already buffered count.
-    this.#bytes = req.readableLength
+    // Installed late (a limit set by a hook): bytes already buffered count — all of them when
+    // the body came whole with its head (fast front), even if a reader has taken some since.
+    this.#bytes = req.complete ? Math.max(req.readableLength, Number(req.headers['content-length']) || 0) : req.readableLength
     req[kGuard] = this
     res[kGuard] = this
     req.push = guardedPush

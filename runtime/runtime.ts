@@ -158,7 +158,9 @@ export class Runtime {
     }
     const match = gen.router.match(ctx)
     this.#begin(ctx)
-    if (ctx.hasBody) guardBody(ctx)
+    // A body that came whole with its head needs no guard: no clock to run, no rest to refuse or
+    // discard (a limit set later by a hook makes one then: limitBody).
+    if (ctx.hasBody && !ctx.req.complete) guardBody(ctx)
     try {
       if (match === undefined) this.#noRoute(ctx)
       else this.#serve(ctx, match)

@@ -212,6 +212,33 @@ test('ctx.setBodyLimit from a hook, with the idle timeout off: forwarded chunked
   assert.equal((await chunkedRequest(`${proxy.url}/up`, [Buffer.alloc(1000)])).body.toString(), 'got 1000')
 })
 
+test('ctx.setBodyLimit on a small Content-Length body that came whole with its head: 413 past the limit, forwarded within it (both fronts)', async (t) => {
+  const got: string[] = []
+  const backend = await startBackend((req, res) => {
+    let body = ''
+    req.on('data', (c: Buffer) => (body += c.toString()))
+    req.on('end', () => {
+      got.push(body)
+      res.end(`got ${body.length}`)
+    })
+  })
+  t.after(() => backend.close())
+  for (const fastFront of [true, false]) {
+    const proxy = await startProxy({
+      server: { fastFront },
+      upstreams: { api: { servers: [backend.url] } },
+      routes: [{ to: 'api', hooks: { onRequest: (ctx) => { ctx.setBodyLimit(Number(ctx.headers.get('x-limit') ?? 1000)) } } }],
+    })
+    const refused = await http(`${proxy.url}/up`, { method: 'POST', body: 'a'.repeat(512), headers: { 'x-limit': '100' } })
+    assert.equal(refused.status, 413, `fastFront ${fastFront}`)
+    assert.match(lastWarn(proxy) ?? '', /request refused \(413\): request body larger than 100 bytes/)
+    const kept = await http(`${proxy.url}/up`, { method: 'POST', body: 'b'.repeat(512) })
+    assert.equal(kept.body.toString(), 'got 512', `fastFront ${fastFront}`)
+    await proxy.close()
+  }
+  assert.deepEqual(got, ['b'.repeat(512), 'b'.repeat(512)], 'the refused bodies never reached the upstream')
+})
+
 test('server.bodyIdleTimeout is validated', () => {
   assert.match(configProblems({ server: { bodyIdleTimeout: 'soon' }, routes: [] }), /server\.bodyIdleTimeout: expected a duration/)
   assert.equal(resolveConfig({ routes: [] }, 'start').server.bodyIdleTimeout, 60_000)
