@@ -26,6 +26,7 @@ export const LOAD_SCENARIOS: LoadScenario[] = [
   { name: '1m-download', title: '1 MiB download, 16 connections', path: '/1m', connections: 16, payloadBytes: MiB },
   { name: '1m-upload', title: '1 MiB upload (POST), 16 connections', path: '/upload', connections: 16, payloadBytes: MiB, script: join(luaDir, 'upload.lua') },
   { name: 'small-post', title: 'Small POST (512 B body, 2 B answer), 64 connections', path: '/upload', connections: 64, payloadBytes: 0, script: join(luaDir, 'post-512.lua') },
+  { name: 'small-close', title: 'Small body (12 B), a new connection per request (`Connection: close`), 64 at a time', path: '/small', connections: 64, payloadBytes: 0, script: join(luaDir, 'close.lua') },
   { name: 'mixed', title: 'Mixed: 9 small GETs then a 512 B POST per connection, 64 connections', path: '/small', connections: 64, payloadBytes: 0, script: join(luaDir, 'mixed.lua') },
 ]
 
