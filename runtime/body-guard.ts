@@ -307,6 +307,18 @@ export class BodyGuard {
   }
 }
 
+/**
+ * The front refused `req`'s body after the request was handed over (a framing error llhttp found
+ * late; its answer is written): the upstream exchange stops at once, so nothing more of the
+ * request — not even its head, if it has not gone yet — reaches the upstream.
+ */
+export function bodyBroken(req: IncomingMessage, reason: string): void {
+  const guard = (req as Partial<GuardedRequest>)[kGuard]
+  if (guard === undefined) return
+  guard.ctx.error ??= reason
+  guard.ctx.onClientAbort?.()
+}
+
 /** At the start of a request with a body. */
 export function guardBody(ctx: RequestContext): void {
   ctx.bodyGuard = new BodyGuard(ctx, ctx.generation.config.server.bodyIdleTimeout ?? 0)

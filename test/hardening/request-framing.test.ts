@@ -304,6 +304,54 @@ test('Connection: close is honoured; HTTP/1.0 closes unless keep-alive is asked 
   c.destroy()
 })
 
+test('HTTP/1.0: a Connection that lists close closes, even with keep-alive beside it (llhttp keeps it), on both fronts', T, async (t) => {
+  for (const fastFront of [true, false]) {
+    const { backend, proxy } = await setup(t, { server: { fastFront } })
+    for (const connection of ['Connection: keep-alive, close', 'Connection: keep-alive\r\nConnection: close', 'Connection: Close, Keep-Alive']) {
+      const c = await RawClient.open(proxy.port)
+      c.write(`GET /x HTTP/1.0\r\nHost: a\r\n${connection}\r\n\r\nGET /behind HTTP/1.1\r\nHost: a\r\n\r\n`)
+      const res = await c.response()
+      assert.equal(res.status, 200)
+      assert.match(res.head, /connection: close/i, `${connection} (fastFront ${fastFront})`)
+      assert.equal(await c.rest(), '', 'nothing served after it')
+    }
+    assert.ok(!backend.requests.some((r) => r.line.includes('/behind')), `fastFront ${fastFront}: a request behind the close reached the upstream`)
+  }
+})
+
+test('a Content-Length past 2^53 − 1 is refused (413), never forwarded rounded, on both fronts', T, async (t) => {
+  for (const fastFront of [true, false]) {
+    const { backend, proxy } = await setup(t, { server: { fastFront } })
+    for (const length of ['18446744073709551615', '9007199254740993', '9007199254740992']) {
+      await expectRejected(proxy, backend, `POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: ${length}\r\n\r\nabc`, 413, `CL ${length} (fastFront ${fastFront})`)
+    }
+    // The largest exact one still passes the check (its body is then streamed as it comes).
+    const c = await RawClient.open(proxy.port)
+    c.write('POST /ok HTTP/1.1\r\nHost: a\r\nContent-Length: 0000000000000003\r\n\r\nabc')
+    assert.equal((await c.response()).status, 200)
+    c.destroy()
+  }
+})
+
+test('framing llhttp refuses only after the head was handed over (Transfer-Encoding: chunked<TAB>) never reaches the upstream', T, async (t) => {
+  for (const fastFront of [true, false]) {
+    const { backend, proxy } = await setup(t, { server: { fastFront } })
+    for (const te of ['chunked\t', 'chunked \t', 'Chunked\t ']) {
+      const c = await RawClient.open(proxy.port)
+      c.write(`POST /late HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: ${te}\r\n\r\n1\r\na\r\n0\r\n\r\n`)
+      const res = await c.response()
+      assert.ok(res.status === 400 || res.status === 501, `${JSON.stringify(te)}: ${res.status}`)
+      await c.closed
+    }
+    // A request after them is forwarded; by then anything written for the refused ones would be there.
+    const c = await RawClient.open(proxy.port)
+    c.write('GET /next HTTP/1.1\r\nHost: a\r\n\r\n')
+    assert.equal((await c.response()).status, 200)
+    c.destroy()
+    assert.ok(!backend.received.includes('/late'), `fastFront ${fastFront}: the refused head reached the upstream:\n${backend.received}`)
+  }
+})
+
 test('HTTP/1.0 client gets a close-delimited body when the upstream sends chunked', T, async (t) => {
   const backend = await rawBackend((req) => req.socket.write('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n'))
   const proxy = await proxyFor(t, backend)

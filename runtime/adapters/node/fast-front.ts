@@ -26,6 +26,7 @@ import { RequestParser, PARSE_OK, PARSE_PAUSED, type ParserHost } from '../../up
 import { FastRequest, FastResponse, type ExchangeOwner, type FastExchangeRequest } from './fast-exchange.js'
 import { FastBodyRequest, type BodySource } from './fast-body-request.js'
 import { destroyWhenFlushed, lingerUntilClientCloses } from './lingering-close.js'
+import { asksToClose } from '../../forward/hop-by-hop.js'
 
 export interface FastFrontOptions {
   headersTimeout: number
@@ -161,6 +162,8 @@ class FastConnection implements ParserHost, ExchangeOwner, BodySource {
       switch (name.length) {
         case 4: if (name.toLowerCase() === 'host') host = true; break
         case 6: if (name.toLowerCase() === 'expect') return PARSE_PAUSED; break
+        // llhttp keeps an HTTP/1.0 connection whose Connection lists keep-alive and close; close wins.
+        case 10: if (keepAlive && p.versionMinor === 0 && name.toLowerCase() === 'connection' && asksToClose(raw[i + 1]!)) this.#lastRequest = true; break
         case 14: {
           if (name.toLowerCase() !== 'content-length') break
           // (llhttp has refused a malformed or a repeated one.) Past 2^53, or a zero written

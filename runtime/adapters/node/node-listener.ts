@@ -25,9 +25,9 @@ import { Socket, type AddressInfo } from 'node:net'
 import type { ResolvedConfig, ResolvedListen } from '../../resolved-config.js'
 import type { FrontRequest } from '../../context.js'
 import { isValidHost, withoutTrailingDot } from '../../canonical.js'
-import { nominatesProtected } from '../../forward/hop-by-hop.js'
+import { asksToClose, nominatesProtected } from '../../forward/hop-by-hop.js'
 import { tunnelProtocol, plainRequestHead } from '../../upgrade/upgrade-request.js'
-import { expectContinue } from '../../body-guard.js'
+import { bodyBroken, expectContinue } from '../../body-guard.js'
 import { STREAM_HIGH_WATER_MARK } from '../../stream-buffer.js'
 import { FastFront } from './fast-front.js'
 import { destroyWhenFlushed, lingerUntilClientCloses } from './lingering-close.js'
@@ -123,6 +123,8 @@ export class NodeListener {
       if (rejection === undefined) {
         // Never handed to the runtime: the 400 it would get had its body broken while served.
         if (broken !== undefined) return reject(res, broken)
+        // llhttp keeps an HTTP/1.0 connection whose Connection lists keep-alive and close; close wins.
+        if (req.httpVersionMinor === 0 && res.shouldKeepAlive && asksToClose(joinedConnection(req.rawHeaders))) res.shouldKeepAlive = false
         if (expecting) expectContinue(req)
         return onRequest(req, res)
       }
@@ -323,6 +325,14 @@ export function checkRequest(req: FrontRequest): Rejection | undefined {
         if (value === 'keep-alive' || value === 'close' || value === 'Keep-Alive') break // the usual, cheaply
         const owned = nominatesProtected(value)
         if (owned !== undefined) return { status: 400, reason: `Connection header nominates ${owned}` }
+        break
+      }
+      case 14: {
+        if (name.toLowerCase() !== 'content-length') break
+        // (llhttp has refused a malformed or conflicting one.) Past 2^53 − 1 a number cannot hold it:
+        // forwarded, it would be rounded — another framing upstream than here (nginx: 400/413).
+        const value = raw[i + 1]!
+        if (value.length > 15 && !(Number(value) <= Number.MAX_SAFE_INTEGER)) return { status: 413, reason: 'Content-Length too large' }
         break
       }
       case 17:
@@ -535,6 +545,10 @@ function onClientError(err: NodeJS.ErrnoException, socket: Socket): number | und
     s.once('close', () => incoming.destroyed || incoming.destroy(err))
     if (!active.headersSent) {
       reject(active, { status, reason: reply.slice(13, reply.indexOf('\r')) })
+      // Its upstream exchange stops now, not at the close: llhttp refuses some framing only after
+      // it has handed the head over (`Transfer-Encoding: chunked<TAB>`), and that head must not
+      // reach an upstream (the exchange writes at the end of this turn at the earliest).
+      bodyBroken(incoming, `request body refused (${status}): ${err.code ?? 'error'}`)
       return status
     }
     // Already answered (or being answered): only the connection closes, after or instead.
@@ -545,6 +559,15 @@ function onClientError(err: NodeJS.ErrnoException, socket: Socket): number | und
     whenWritten(s, active, () => endWith(s, reply))
   }
   return status
+}
+
+/** Every Connection field's value, joined (null if none). */
+function joinedConnection(raw: readonly string[]): string | null {
+  let value: string | null = null
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') value = value === null ? raw[i + 1]! : `${value}, ${raw[i + 1]!}`
+  }
+  return value
 }
 
 /** Writes `bytes` (if any), then closes the connection once they are flushed. */
