@@ -55,6 +55,7 @@ export function buildUpstreamHeaders(
     const lower = name.toLowerCase()
     const value = raw[i + 1]!
     if (lower === 'host' || isHopByHop(lower) || nominated?.has(lower)) continue
+    if (lower.includes('_') && isLookalike(lower)) continue
     if (rules && rules.remove.includes(lower)) continue
     if (info.xForwarded) {
       if (lower === 'x-forwarded-for') {
@@ -82,6 +83,19 @@ export function buildUpstreamHeaders(
   }
   if (rules) for (const [n, v] of rules.append) out.push(n, v)
   return out
+}
+
+/** Fields the proxy sets or frames by, beyond the hop-by-hop ones. */
+const MANAGED = new Set(['host', 'content-length', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded'])
+
+/**
+ * `X_Forwarded_For`, `Content_Length`…: CGI-style backends (WSGI, Rack, PHP) read `_` and `-` in a
+ * name alike (HTTP_X_FORWARDED_FOR), so a client could set what the proxy manages under another
+ * spelling. Dropped, as nginx drops every name with `_` by default; other names with `_` pass.
+ */
+function isLookalike(lower: string): boolean {
+  const dashed = lower.replaceAll('_', '-')
+  return MANAGED.has(dashed) || isHopByHop(dashed)
 }
 
 /** Every value of the field `lowerName` in a flat [name, value, …] list, in order. */

@@ -127,3 +127,22 @@ test('X-Forwarded-For is appended across case-variant duplicates; Proxy and X-Fo
   assert.equal(seen.header('proxy'), undefined)
   assert.equal(seen.header('proxy-connection'), undefined)
 })
+
+test('underscore spellings of the fields the proxy manages (X_Forwarded_For, Content_Length…) are dropped; other names with _ pass', T, async (t) => {
+  for (const fastFront of [true, false]) {
+    const backend = await rawBackend()
+    const proxy = await proxyFor(t, backend, {}, { server: { fastFront } })
+    assert.equal(await send(proxy, [
+      'GET / HTTP/1.1', 'Host: shop.example', 'X_Forwarded_For: 6.6.6.6', 'X-Forwarded_Host: evil.example', 'x_forwarded_proto: https',
+      'Content_Length: 5', 'Transfer_Encoding: chunked', 'Keep_Alive: 1', 'X_Api_Key: k', 'user_agent: ua', '', '',
+    ].join('\r\n')), 200)
+    const seen = backend.requests[0]!
+    const names = seen.headers.map(([n]) => n.toLowerCase())
+    for (const dropped of ['x_forwarded_for', 'x-forwarded_host', 'x_forwarded_proto', 'content_length', 'transfer_encoding', 'keep_alive']) {
+      assert.ok(!names.includes(dropped), `fastFront ${fastFront}: ${dropped} reached the upstream`)
+    }
+    assert.equal(seen.header('x_api_key'), 'k')
+    assert.equal(seen.header('user_agent'), 'ua')
+    assert.deepEqual(seen.all('x-forwarded-for'), ['127.0.0.1'])
+  }
+})
