@@ -411,6 +411,40 @@ test('slowloris: a head not finished within server.headersTimeout gets 408 and t
   ok.destroy()
 })
 
+test('slowloris with empty lines: a connection node:http serves must start its next request within keepAliveTimeout + headersTimeout (408), whatever it sends', T, async (t) => {
+  const drip = async (c: RawClient): Promise<string> => {
+    // Empty lines begin no request (RFC 9112 §2.2): node:http alone kept such a connection forever.
+    while (!c.isClosed) {
+      c.write('\r\n')
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    return c.rest()
+  }
+  // node:http from the start, and after the fast front handed the connection over (a chunked body).
+  for (const [fastFront, first] of [[false, 'GET /a HTTP/1.1\r\nHost: a\r\n\r\n'], [true, 'POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n']] as const) {
+    const { backend, proxy } = await setup(t, { server: { fastFront, headersTimeout: 200, keepAliveTimeout: 200 } })
+    const c = await RawClient.open(proxy.port)
+    c.write(first)
+    assert.equal((await c.response()).status, 200)
+    assert.match(await drip(c), /^HTTP\/1\.1 408 /, `fastFront ${fastFront}`)
+    assert.equal(backend.requests.length, 1)
+    // Nothing but empty lines from the start: the same.
+    const d = await RawClient.open(proxy.port)
+    if (!fastFront) assert.match(await drip(d), /^HTTP\/1\.1 408 /)
+    else d.destroy() // (the fast front times a head from its first byte: the slowloris test above)
+  }
+  // A client that sends its next request within the keep-alive time is served, on the same connection.
+  const { proxy } = await setup(t, { server: { fastFront: false, headersTimeout: 300, keepAliveTimeout: 2000 } })
+  const c = await RawClient.open(proxy.port)
+  for (let i = 0; i < 3; i++) {
+    c.write('GET /again HTTP/1.1\r\nHost: a\r\n\r\n')
+    assert.equal((await c.response()).status, 200)
+    await new Promise((resolve) => setTimeout(resolve, 400)) // idle longer than headersTimeout, within keep-alive
+  }
+  assert.equal(c.isClosed, false)
+  c.destroy()
+})
+
 test('NodeListener reports what it refuses (for the log), parse errors included', T, async (t) => {
   const refused: RefusedRequest[] = []
   const listener = new NodeListener({ host: '127.0.0.1', port: 0 }, { drainTimeout: 100, headersTimeout: 1000, keepAliveTimeout: 1000, maxHeaderSize: 16 * 1024 }, (_req, res) => res.end('ok'), (r) => refused.push(r))

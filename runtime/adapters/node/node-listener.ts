@@ -30,6 +30,7 @@ import { tunnelProtocol, plainRequestHead } from '../../upgrade/upgrade-request.
 import { bodyBroken, expectContinue } from '../../body-guard.js'
 import { STREAM_HIGH_WATER_MARK } from '../../stream-buffer.js'
 import { FastFront } from './fast-front.js'
+import { NextRequestClock } from './next-request-clock.js'
 import { destroyWhenFlushed, lingerUntilClientCloses } from './lingering-close.js'
 import type { FastExchangeRequest, FastResponse } from './fast-exchange.js'
 
@@ -132,6 +133,7 @@ export class NodeListener {
       answerOptions(res)
       if (broken !== undefined) whenWritten(req.socket, res, () => endWith(req.socket))
     }
+    const clock = new NextRequestClock(options.headersTimeout, options.keepAliveTimeout)
     this.server = createServer({
       maxHeaderSize: options.maxHeaderSize,
       headersTimeout: options.headersTimeout,
@@ -144,10 +146,16 @@ export class NodeListener {
       joinDuplicateHeaders: false,
       noDelay: true,
       highWaterMark: STREAM_HIGH_WATER_MARK,
-    }, (req, res) => inTurn(req, res, false, serve))
+    }, (req, res) => {
+      clock.requestStarted(req.socket, res)
+      inTurn(req, res, false, serve)
+    })
     // One more than the limit, so a request over it is seen (Node silently drops the excess).
     this.server.maxHeadersCount = MAX_HEADER_COUNT + 1
-    this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => inTurn(req, res, true, serve))
+    this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      clock.requestStarted(req.socket, res)
+      inTurn(req, res, true, serve)
+    })
     // No tunnelling: answer CONNECT instead of dropping the connection silently — after the
     // responses still owed on the connection, and not at all behind one that closed it (node:http
     // may parse a CONNECT from the same read as a refused request; node has taken its own 'error'
@@ -164,6 +172,7 @@ export class NodeListener {
     })
     if (onUpgrade !== undefined) {
       this.server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+        clock.requestStarted(socket, undefined) // (a plain request after all: servePlain's response re-arms it)
         // Node removed its own handlers from the socket: until it is a tunnel or a plain
         // connection again, a reset must not become an uncaught 'error'.
         socket.on('error', ignoreError)
@@ -208,6 +217,7 @@ export class NodeListener {
     this.server.removeListener('connection', nodeConnection!)
     const toNode = (socket: Socket): void => {
       socket.destroySoon = lingeringClose
+      clock.takeOver(socket)
       nodeConnection!.call(this.server, socket)
     }
     if (onFast !== undefined) this.#fast = this.#takeConnections(options, onFast, toNode, onRefused)

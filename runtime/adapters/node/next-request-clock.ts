@@ -1,0 +1,66 @@
+/**
+ * How long a connection node:http serves may go without starting a request. node:http times a
+ * head only from its first byte (llhttp's message begin), and its keep-alive timeout restarts
+ * with every read; empty lines between requests begin no message (RFC 9112 §2.2 lets a server
+ * skip them), so a client sending `\r\n` every few seconds kept a connection forever.
+ *
+ * Here a connection gets `keepAliveTimeout + headersTimeout` from when node:http takes it over
+ * and after each response to start its next request, whatever it sends meanwhile; then it gets
+ * 408 and is closed (as by the fast front, which times a head from its first byte, and nginx's
+ * client_header_timeout). A head begun within the keep-alive time is node:http's to time
+ * (headersTimeout from its first byte, which ends first), so no client sending a request is cut.
+ */
+import type { ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
+
+const kClock = Symbol('switchyard.nextRequestClock')
+
+interface ClockedSocket extends Socket {
+  [kClock]?: NodeJS.Timeout
+  /** node:http's response in progress on the socket. */
+  _httpMessage?: ServerResponse | null
+}
+
+const TIMED_OUT = 'HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain\r\ncontent-length: 16\r\ncache-control: no-store\r\nconnection: close\r\n\r\nRequest Timeout\n'
+
+export class NextRequestClock {
+  constructor(readonly headersTimeout: number, readonly keepAliveTimeout: number) {}
+
+  /** node:http takes `socket` over (a new connection, or one the fast front handed over). */
+  takeOver(socket: Socket): void {
+    socket.once('close', stop)
+    this.#arm(socket as ClockedSocket)
+  }
+
+  /** node:http emitted a request on `socket` (plain, expecting 100-continue, or an upgrade). */
+  requestStarted(socket: Socket, res: ServerResponse | undefined): void {
+    const s = socket as ClockedSocket
+    clearTimeout(s[kClock])
+    s[kClock] = undefined
+    res?.once('finish', () => this.#responseDone(s))
+  }
+
+  #responseDone(s: ClockedSocket): void {
+    if (!s.destroyed && s.writable) this.#arm(s)
+  }
+
+  #arm(s: ClockedSocket): void {
+    // Either timeout off: node:http's own keep-alive or head timing is all there is, as configured.
+    if (this.keepAliveTimeout <= 0 || this.headersTimeout <= 0) return
+    clearTimeout(s[kClock])
+    s[kClock] = setTimeout(expire, this.keepAliveTimeout + this.headersTimeout, s).unref()
+  }
+}
+
+function stop(this: ClockedSocket): void {
+  clearTimeout(this[kClock])
+  this[kClock] = undefined
+}
+
+function expire(s: ClockedSocket): void {
+  s[kClock] = undefined
+  // A request in progress (its response not finished) is not this clock's business.
+  if (s.destroyed || s._httpMessage != null) return
+  if (!s.writable) return void s.destroy()
+  s.end(TIMED_OUT, () => s.destroy())
+}
