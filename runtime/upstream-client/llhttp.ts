@@ -122,6 +122,9 @@ function errorReason(x: LlhttpExports, ptr: number): string {
   return Buffer.from(bytes.subarray(0, bytes.indexOf(0))).toString('latin1')
 }
 
+/** Where every response parser puts trailer fields, read by nobody (one array: no allocation per response). */
+const discardedTrailers: string[] = []
+
 /** One parser, owned by one connection for its whole life. */
 abstract class MessageParser {
   /** The head being parsed: [name, value, …] as latin1 strings. A new array per message. */
@@ -131,6 +134,12 @@ abstract class MessageParser {
   /** Set by the parser itself when it fails a message (head too large). */
   failure = ''
   protected readonly ptr: number
+  /**
+   * Whether the head is a fresh array after each headers-complete (responses: their trailers must
+   * not reach the held head). Requests keep theirs: the fast front reads it once the message is
+   * parsed, and hands any chunked request (the only kind with trailers) to node:http at its head.
+   */
+  protected abstract readonly trailersApart: boolean
   #field = ''
   #value = ''
   #inValue = false
@@ -258,7 +267,17 @@ abstract class MessageParser {
 
   headersComplete(status: number, upgrade: boolean, keepAlive: boolean): number {
     if (this.#field !== '') this.#push()
-    return this.host.onHeadersComplete(status, upgrade, keepAlive)
+    const ret = this.host.onHeadersComplete(status, upgrade, keepAlive)
+    if (this.trailersApart) {
+      // Fields after the head are a chunked body's trailers: never added to the head the host
+      // took and may still hold (RFC 9110 §6.5.1: not merged into the header section). They are
+      // collected apart, under the same limits, and dropped (as nginx does).
+      discardedTrailers.length = 0
+      this.headers = discardedTrailers
+      this.#headBytes = 0
+      this.#fields = 0
+    }
+    return ret
   }
 
   #push(): void {
@@ -285,6 +304,8 @@ export const MAX_RESPONSE_FIELDS = 100
  * space and CRLF too (4 bytes), so a head of many tiny fields is held to about its wire size.
  */
 export class ResponseParser extends MessageParser {
+  protected readonly trailersApart = true
+
   constructor(host: ParserHost, maxHeadBytes: number) {
     super(host, maxHeadBytes, TYPE_RESPONSE, 4, MAX_RESPONSE_FIELDS)
   }
@@ -296,6 +317,7 @@ export class ResponseParser extends MessageParser {
 
 /** Parses the requests of one client connection; the head's target is in `target`. */
 export class RequestParser extends MessageParser {
+  protected readonly trailersApart = false
   target = ''
 
   /** `maxHeadBytes`: the counted size of a head must stay below it (node:http refuses at equal). */

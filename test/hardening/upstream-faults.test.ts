@@ -451,3 +451,27 @@ test('an interim response ends with its head whatever its Content-Length or Tran
     await stillServing(proxy)
   }
 })
+
+test('trailers of a chunked response never become header fields (RFC 9110 §6.5.1), even with no body chunk before them: dropped, on plain, cached and hooked routes, both fronts', T, async (t) => {
+  const trailers = 'X-T1: a\r\nSet-Cookie: evil=1\r\nContent-Type: text/evil\r\nX-T4: d\r\n\r\n'
+  for (const fastFront of [true, false]) {
+    const backend = await rawBackend((req) => {
+      const empty = req.line.includes('/empty')
+      req.socket.write(`HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n${empty ? '' : '2\r\nok\r\n'}0\r\n${trailers}`)
+    })
+    const proxy = await proxyFor(t, backend, {}, {
+      server: { fastFront },
+      routes: [
+        { match: { path: '/cached/*' }, to: 'b', cache: { ttl: '1m' } },
+        { match: { path: '/hooked/*' }, to: 'b', hooks: { onResponse: () => undefined } },
+      ],
+    })
+    for (const path of ['/empty', '/full', '/cached/empty', '/cached/empty', '/hooked/empty']) {
+      const res = await get(proxy, path)
+      assert.equal(res.status, 200, path)
+      assert.equal(res.body.toString(), path.includes('empty') ? '' : 'ok', path)
+      assert.doesNotMatch(res.head, /x-t1|x-t4|set-cookie|text\/evil/i, `fastFront ${fastFront} ${path}: ${res.head}`)
+      assert.match(res.head, /content-type: text\/plain/i)
+    }
+  }
+})
