@@ -216,6 +216,13 @@ export class Tunnel {
     const member = this.#member!
     if (this.ended) return void upstream.destroy()
     if (this.#group.measuresLatency) this.#sample()
+    const offside = switchedElsewhere(res, this.protocol)
+    if (offside !== undefined) {
+      upstream.destroy()
+      ctx.error = `invalid upstream response (101 ${offside})`
+      this.log.error(`upstream request failed: ${ctx.error}`, { route: ctx.route?.name, upstream: member.origin, method: ctx.method, target: ctx.target })
+      return this.fail(502, ctx.error)
+    }
     let head: string
     try {
       head = switchingHead(res.rawHeaders, ctx.route!.responseHeaders, stickyCookieFor(ctx, this.#group, member))
@@ -259,9 +266,11 @@ export class Tunnel {
     if (this.#group.measuresLatency) this.#sample()
     res.on('error', () => {}) // reported through 'close' below
     if (status === 101) {
-      // A 101 without `Connection: upgrade`: node:http would read the new protocol as a body.
+      // A 101 without `Connection: upgrade` or without `Upgrade`: node:http would read the new
+      // protocol as a body.
       this.#drop()
-      return this.#failed(codedError('SWITCHYARD_BAD_UPSTREAM_RESPONSE', 'invalid upstream response (101 without Connection: upgrade)'))
+      const what = res.headers.upgrade === undefined ? 'Upgrade' : 'Connection: upgrade'
+      return this.#failed(codedError('SWITCHYARD_BAD_UPSTREAM_RESPONSE', `invalid upstream response (101 without ${what})`))
     }
     if (status >= 400) { // failOn and retry `on` list statuses from 400 to 599
       reportFailingStatus(this.#group, member, this.log, status)
@@ -472,4 +481,21 @@ function connectTo(s: PoolSettings): { socket: Socket; ready: 'connect' | 'secur
   }
   // Half-open allowed: a FIN from one side is passed on (pipe) without closing the other direction.
   return { socket: netConnect({ host: s.host, port: s.port, allowHalfOpen: true }), ready: 'connect' }
+}
+
+/**
+ * Why a 101 may not be followed: HTTP/1.0 has no 101, and a server switches only to protocols the
+ * client listed, naming them in its Upgrade field (RFC 9110 §7.8, §15.2.2) — a switch to another
+ * (h2c for a WebSocket request) is not a tunnel the client can speak. undefined: fine.
+ */
+function switchedElsewhere(res: IncomingMessage, asked: string): string | undefined {
+  if (res.httpVersionMajor !== 1 || res.httpVersionMinor !== 1) return `in HTTP/${res.httpVersion}`
+  const named = res.headers.upgrade
+  if (named === undefined || named.trim() === '') return 'without Upgrade'
+  const offered = new Set(asked.split(',').map((p) => p.trim().toLowerCase()))
+  for (const p of named.split(',')) {
+    const name = p.trim().toLowerCase()
+    if (name !== '' && !offered.has(name)) return `to a protocol the client did not ask for: ${p.trim()}`
+  }
+  return undefined
 }

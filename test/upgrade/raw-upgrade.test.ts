@@ -103,6 +103,28 @@ test('a 101 without Connection: upgrade is an invalid upstream response (502)', 
   assert.ok(proxy.log.lines.some((l) => l.message === 'upstream request failed: invalid upstream response (101 without Connection: upgrade)'))
 })
 
+test('a 101 to a protocol the client did not ask for, without Upgrade, or in HTTP/1.0 is an invalid upstream response (502, RFC 9110 §7.8)', T, async (t) => {
+  for (const [head, reason] of [
+    ['HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: h2c\r\n\r\n', '101 to a protocol the client did not ask for: h2c'],
+    ['HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: foo/1, bar\r\n\r\n', '101 to a protocol the client did not ask for: bar'],
+    ['HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\n\r\n', '101 without Upgrade'],
+    ['HTTP/1.0 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: foo/1\r\n\r\n', '101 in HTTP/1.0'],
+  ] as const) {
+    const up = await rawUpstream(t, (socket) => socket.write(head))
+    const proxy = await proxyFor(t, { upstreams: { u: { servers: [up.url] } }, routes: [{ to: 'u' }] })
+    const reply = await rawRequest(proxy.port, handshake())
+    assert.match(reply, /^HTTP\/1\.1 502 /, reason)
+    assert.ok(proxy.log.lines.some((l) => l.message === `upstream request failed: invalid upstream response (${reason})`), JSON.stringify(proxy.log.lines))
+  }
+  // The protocol the client asked for, in any letter case: tunnelled.
+  const up = await rawUpstream(t, (socket) => socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: FOO/1\r\n\r\n'))
+  const proxy = await proxyFor(t, { upstreams: { u: { servers: [up.url] } }, routes: [{ to: 'u' }] })
+  const c = await client(t, proxy.port)
+  c.socket.write(handshake())
+  await until(() => c.text().includes('\r\n\r\n'))
+  assert.match(c.text(), /^HTTP\/1\.1 101 /)
+})
+
 test("an answer node:http cannot parse is an invalid upstream response (502), its parser's reason logged", T, async (t) => {
   const up = await rawUpstream(t, (socket) => socket.end('HTTP/1.1 2x0 Nope\r\n\r\n'))
   const proxy = await proxyFor(t, { upstreams: { u: { servers: [up.url] } }, routes: [{ to: 'u' }] })
