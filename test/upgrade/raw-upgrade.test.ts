@@ -121,7 +121,7 @@ test('a 101 to a protocol the client did not ask for, without Upgrade, or in HTT
   const proxy = await proxyFor(t, { upstreams: { u: { servers: [up.url] } }, routes: [{ to: 'u' }] })
   const c = await client(t, proxy.port)
   c.socket.write(handshake())
-  await until(() => c.text().includes('\r\n\r\n'))
+  await until(() => c.text().includes('\r\n\r\n'), 'the 101')
   assert.match(c.text(), /^HTTP\/1\.1 101 /)
 })
 
