@@ -35,7 +35,7 @@ import { firstServer, retryPolicy, retryServer, stickyCookieFor, waitForServer }
 import { ClientSink } from './response-sink.js'
 import { reportFailingStatus, reportPassiveFailure } from './passive-report.js'
 import { sendError } from '../respond.js'
-import { sendWebResponse } from '../handle/send-web-response.js'
+import { failedWebResponse, sendWebResponse } from '../handle/send-web-response.js'
 import { attachToSocket } from '../upgrade/socket-response.js'
 import { spliceSockets } from '../upgrade/splice-sockets.js'
 import { switchingHead } from '../upgrade/switching-head.js'
@@ -126,8 +126,7 @@ export class Tunnel {
     try {
       await sendWebResponse(this.ctx, response, undefined)
     } catch (err) {
-      this.ctx.error ??= `response body failed: ${(err as Error)?.message}`
-      this.ctx.res.destroy()
+      failedWebResponse(this.ctx, err, 'response body failed', 502)
     }
   }
 

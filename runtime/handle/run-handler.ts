@@ -9,7 +9,7 @@ import type { HandlerContext, ForwardInit, Handler } from '../../src/config/type
 import type { ProxyError } from '../../src/config/hooks.js'
 import type { RuntimeLog } from '../log.js'
 import { toWebRequest } from './web-request.js'
-import { sendWebResponse, isResponseLike, type ResponseLike } from './send-web-response.js'
+import { failedWebResponse, sendWebResponse, isResponseLike, type ResponseLike } from './send-web-response.js'
 import { forwardWeb, UpstreamFailedError } from './forward-web.js'
 import { sendError } from '../respond.js'
 import { mapStack } from '../stack-map.js'
@@ -30,8 +30,7 @@ export async function runHandler(ctx: RequestContext, handler: Handler, timeoutM
   try {
     await sendWebResponse(ctx, response, ctx.route!.responseHeaders)
   } catch (err) {
-    ctx.error = `handler response failed: ${(err as Error).message}`
-    ctx.res.destroy()
+    failedWebResponse(ctx, err, 'handler response failed', 500)
   }
 }
 

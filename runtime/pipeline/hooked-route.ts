@@ -29,7 +29,7 @@ import { applyHeaderRules } from '../forward/response-headers.js'
 import { sendInterim } from '../forward/interim.js'
 import { ClientSink, type ResponseSink } from '../forward/response-sink.js'
 import type { UpstreamFailure } from '../forward/upstream-error.js'
-import { sendWebResponse, type ResponseLike } from '../handle/send-web-response.js'
+import { failedWebResponse, sendWebResponse, type ResponseLike } from '../handle/send-web-response.js'
 import { callHandler, handlerFailure } from '../handle/run-handler.js'
 import { upstreamTarget, redirectLocation } from '../router/rewrite.js'
 import { sendError } from '../respond.js'
@@ -425,8 +425,7 @@ async function respond(ctx: RequestContext, hooks: RouteHooks, hctx: RequestHook
   try {
     await sendWebResponse(ctx, final, undefined)
   } catch (err) {
-    ctx.error ??= `response body failed: ${(err as Error)?.message}`
-    ctx.res.destroy()
+    failedWebResponse(ctx, err, 'response body failed', 502)
   }
 }
 

@@ -27,8 +27,13 @@ function isDisturbed(stream: ReadableStream<Uint8Array>): boolean {
 export interface BodySource {
   /** The body as a Web stream (null: none). Called at most once, on first use of the body. */
   open(): ReadableStream<Uint8Array> | null
-  /** Send the body to `ctx.res` (its head already written), with backpressure; end it or abort it as the source does. */
-  sendTo(ctx: RequestContext): void
+  /**
+   * Send the body to `ctx.res`, with backpressure; end it or abort it as the source does. The head
+   * is written by `writeHead`, called before the first body byte or the end (false: it could not
+   * be, the response was answered otherwise — drop the body); a source that fails before that
+   * answers with the error status instead.
+   */
+  sendTo(ctx: RequestContext, writeHead: () => boolean): void
   /** Nobody reads the body: drop it (the exchange behind it may run on to its end). */
   cancel(): void
 }
@@ -225,17 +230,23 @@ export function sendDirect(ctx: RequestContext, response: Response, source: Body
   ctx.status = response.status
   // As sendWebResponse: Connection is not copied, but a hook's `Connection: close` ends the connection after this response.
   if (lines === undefined && response.status >= 200 && asksToClose(response.headers.get('connection'))) ctx.res.shouldKeepAlive = false
-  try {
-    ctx.res.writeHead(response.status, (lines ?? flatWebHeaders(response.headers)) as string[])
-  } catch (err) {
-    source.cancel()
-    if (lines === undefined) {
-      ctx.error ??= `response body failed: ${(err as Error)?.message}`
-      return void ctx.res.destroy()
+  const headers = (lines ?? flatWebHeaders(response.headers)) as string[]
+  // The head goes out with the first body byte or the end (neither front sends it before), so
+  // an upstream that fails first still gets the client a 502/504, not a cut.
+  source.sendTo(ctx, () => {
+    try {
+      ctx.res.writeHead(response.status, headers)
+      return true
+    } catch (err) {
+      if (lines === undefined) {
+        ctx.error ??= `response body failed: ${(err as Error)?.message}`
+        ctx.res.destroy()
+        return false
+      }
+      // A field Node refuses to send, as the upstream gave it: its fault (as ClientSink answers it).
+      ctx.status = 0
+      sendError(ctx, 502, `invalid upstream response header: ${(err as Error).message}`)
+      return false
     }
-    // A field Node refuses to send, as the upstream gave it: its fault (as ClientSink answers it).
-    ctx.status = 0
-    return sendError(ctx, 502, `invalid upstream response header: ${(err as Error).message}`)
-  }
-  source.sendTo(ctx)
+  })
 }

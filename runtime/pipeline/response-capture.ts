@@ -152,8 +152,9 @@ export class ResponseCapture implements BodySource {
     })
   }
 
-  sendTo(ctx: RequestContext): void {
-    if (this.#body !== undefined) return this.#body.sendTo(ctx)
+  sendTo(ctx: RequestContext, writeHead: () => boolean): void {
+    if (this.#body !== undefined) return this.#body.sendTo(ctx, writeHead)
+    if (!writeHead()) return
     const bytes = this.#complete
     if (this.#nullBody || bytes === undefined) return void ctx.res.end()
     ctx.bytes = bytes.length

@@ -43,7 +43,7 @@ export interface WebResponseReceiver {
 /** A body with no bytes (HEAD, 204, 304): the client's response ends with its head. */
 const NO_BODY: BodySource = {
   open: () => null,
-  sendTo: (ctx) => void ctx.res.end(),
+  sendTo: (ctx, writeHead) => void (writeHead() && ctx.res.end()),
   cancel: () => {},
 }
 
@@ -97,6 +97,8 @@ export class StreamedBody implements BodySource {
   #wanted = false
   /** Sending straight to the client. */
   #direct: ClientSink | undefined
+  /** Writes the client's head, before the first byte sent straight on or the end (sendTo). */
+  #writeHead: (() => boolean) | undefined
   #paused = false
   #ended = false
   #failure: UpstreamFailure | undefined
@@ -108,6 +110,7 @@ export class StreamedBody implements BodySource {
   push(chunk: Buffer): boolean {
     if (this.#dropped) return true
     if (this.#direct !== undefined) {
+      if (!this.#headWritten()) return true
       if (this.#direct.data(chunk)) return true
       this.#paused = true // until the client's 'drain'
       return false
@@ -130,7 +133,7 @@ export class StreamedBody implements BodySource {
   end(): void {
     if (this.#dropped || this.#ended) return
     this.#ended = true
-    if (this.#direct !== undefined) return this.#direct.end()
+    if (this.#direct !== undefined) return void (this.#headWritten() && this.#direct.end())
     if (this.#controller !== undefined && this.#first === undefined) this.#controller.close()
   }
 
@@ -170,18 +173,33 @@ export class StreamedBody implements BodySource {
     else if (this.#heldBytes < HELD_BYTES) this.#unpause()
   }
 
-  sendTo(ctx: RequestContext): void {
-    const out = new ClientSink(ctx, undefined) // its data/end/error; the head is written already
+  sendTo(ctx: RequestContext, writeHead: () => boolean): void {
+    // Its data/end/error. A failure before the head is written answers with the error status
+    // (failClient: the response has not started), as a plain route's held head does.
+    const out = new ClientSink(ctx, undefined)
     if (this.#failure !== undefined) return out.error(this.#failure, true)
     this.#direct = out
+    this.#writeHead = writeHead
     ctx.res.on('drain', () => this.#unpause())
     let more = true
+    if (this.#first !== undefined && !this.#headWritten()) return
     for (let node = this.#first; node !== undefined; node = node.next) more = out.data(node.chunk)
     this.#first = this.#last = undefined
     this.#heldBytes = 0
-    if (this.#ended) return out.end()
+    if (this.#ended) return void (this.#headWritten() && out.end())
     if (more) this.#unpause()
     else this.#paused = true
+  }
+
+  /** Writes the pending head, if any; false (and the rest dropped) if it could not be written. */
+  #headWritten(): boolean {
+    const writeHead = this.#writeHead
+    if (writeHead === undefined) return true
+    this.#writeHead = undefined
+    if (writeHead()) return true
+    this.#direct = undefined
+    this.cancel()
+    return false
   }
 
   cancel(): void {

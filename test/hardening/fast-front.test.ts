@@ -460,19 +460,29 @@ for (const fastFront of [true, false]) {
     await wasCancelled
   })
 
-  test(`${front}: a handler body that is not bytes, or breaks its Content-Length, aborts the connection`, T, async (t) => {
+  test(`${front}: a handler body that is not bytes, or breaks its Content-Length, aborts the connection — or, when nothing was sent yet, gets a clean 500`, T, async (t) => {
     const proxy = await handlerProxy(t, fastFront, {
       '/text': () => new Response(new ReadableStream({ start(c) { c.enqueue('héllo wörld' as unknown as Uint8Array); c.close() } })),
       '/long': () => new Response(new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode('123456789')); c.close() } }), { headers: { 'content-length': '6' } }),
       '/short': () => new Response(new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode('123')); c.close() } }), { headers: { 'content-length': '6' } }),
       '/ctl': () => new Response('x', { headers: { 'x-a': 'a\x7fb' } }),
     })
-    for (const path of ['/text', '/long', '/short', '/ctl']) {
+    // Some of the body went out: the connection is cut.
+    const c = await RawClient.open(proxy.port)
+    c.write('GET /short HTTP/1.1\r\nHost: a\r\n\r\nGET /short HTTP/1.1\r\nHost: a\r\n\r\n')
+    const rest = await c.rest() // the proxy closes the connection
+    assert.doesNotMatch(rest, /HTTP\/1\.1 200[\s\S]*HTTP\/1\.1 200/, '/short: a second response after a broken one')
+    // The first chunk (or the head) is already wrong: nothing went out, so the client gets a 500
+    // and the connection serves on.
+    for (const path of ['/text', '/long', '/ctl']) {
       const c = await RawClient.open(proxy.port)
       c.write(`GET ${path} HTTP/1.1\r\nHost: a\r\n\r\nGET ${path} HTTP/1.1\r\nHost: a\r\n\r\n`)
-      const rest = await c.rest() // the proxy closes the connection
-      assert.doesNotMatch(rest, /HTTP\/1\.1 200[\s\S]*HTTP\/1\.1 200/, `${path}: a second response after a broken one`)
-      assert.doesNotMatch(rest, /\x7f|w\xc3\xb6rld|789/, `${path}: bytes that break the framing went out`)
+      for (let i = 0; i < 2; i++) {
+        const res = await c.response()
+        assert.equal(res.status, 500, path)
+        assert.doesNotMatch(res.head + res.body.toString('latin1'), /\x7f|w\xc3\xb6rld|789/, `${path}: bytes that break the framing went out`)
+      }
+      c.destroy()
     }
   })
 

@@ -475,3 +475,28 @@ test('trailers of a chunked response never become header fields (RFC 9110 §6.5.
     }
   }
 })
+
+test('a route whose onResponse hook wraps or transforms the upstream body: an upstream that closes or stalls after its head, before any body byte → 502/504, not a cut (both fronts)', T, async (t) => {
+  const hooks = {
+    // A new Response around the upstream's (unread) body: sent on without Web streams (sendDirect).
+    wrap: (_ctx: unknown, res: Response) => new Response(res.body, { status: res.status, headers: { 'x-wrapped': '1' } }),
+    // Its body through a TransformStream: read as a Web stream (sendWebResponse).
+    transform: (_ctx: unknown, res: Response) => new Response(res.body!.pipeThrough(new TransformStream()), { status: res.status, headers: { 'x-wrapped': '1' } }),
+  }
+  for (const [kind, onResponse] of Object.entries(hooks)) for (const fastFront of [true, false]) {
+    for (const [label, fault, status] of [
+      ['close', (req: SeenRequest) => req.socket.end('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n'), 502],
+      ['stall past bodyIdle', (req: SeenRequest) => req.socket.write('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n'), 504],
+    ] as const) {
+      const backend = await rawBackend((req) => (req.line.includes(' /fault') ? fault(req) : okReply(req)))
+      const proxy = await proxyFor(t, backend, { keepAlive: { connections: 1 }, timeouts: { responseHeaders: 300, bodyIdle: 300 } }, {
+        server: { fastFront },
+        routes: [{ match: { path: '/*' }, to: 'b', hooks: { onResponse } }],
+      } as never)
+      const res = await get(proxy, '/fault')
+      assert.equal(res.status, status, `${kind}, ${label} (fastFront ${fastFront})`)
+      assert.doesNotMatch(res.head, /x-wrapped/i, 'not the wrapped head')
+      await stillServing(proxy)
+    }
+  }
+})
