@@ -467,3 +467,41 @@ test('NodeListener reports what it refuses (for the log), parse errors included'
   await gone.closed
   assert.equal(refused.length, 2)
 })
+
+test("node:http's next-request clock: an answered request's body still arriving is waited for; requests through plain upgrades add no listeners", T, async (t) => {
+  const { proxy } = await setup(t, { server: { fastFront: false, keepAliveTimeout: 100, headersTimeout: 100 }, routes: [{ match: { path: '/nope' }, respond: { status: 404 } }] })
+  const c = await RawClient.open(proxy.port)
+  c.write('POST /nope HTTP/1.1\r\nHost: a\r\nContent-Length: 30\r\n\r\n')
+  assert.equal((await c.response()).status, 404) // answered before its body
+  // The rest of the body trickles in over ~600 ms (the clock is 200 ms): discarded, not timed out.
+  for (let i = 0; i < 30; i++) {
+    c.write('x')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  c.write('GET /next HTTP/1.1\r\nHost: a\r\n\r\n')
+  assert.equal((await c.response()).status, 200)
+  c.destroy()
+  // An Upgrade that is not tunnelled (h2c) is served as a plain request, node:http taking the socket again each time.
+  const warnings: string[] = []
+  const onWarning = (w: Error): void => void warnings.push(w.name)
+  process.on('warning', onWarning)
+  t.after(() => process.off('warning', onWarning))
+  const d = await RawClient.open(proxy.port)
+  for (let i = 0; i < 15; i++) {
+    d.write('GET /h2c HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n')
+    assert.equal((await d.response()).status, 200)
+  }
+  d.destroy()
+  // The fast front hands a connection to node:http (a chunked body) and takes it back (h2c served plain), again and again.
+  const { proxy: fast } = await setup(t)
+  const e = await RawClient.open(fast.port)
+  for (let i = 0; i < 15; i++) {
+    e.write('POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n')
+    assert.equal((await e.response()).status, 200)
+    e.write('GET /h2c HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n')
+    assert.equal((await e.response()).status, 200)
+  }
+  e.destroy()
+  await new Promise((resolve) => setImmediate(resolve))
+  assert.deepEqual(warnings.filter((w) => w === 'MaxListenersExceededWarning'), [])
+})

@@ -162,3 +162,24 @@ test('a caching route still tunnels (the cache never sees an upgrade)', T, async
   c.socket.destroy()
   await until(() => proxy.log.accesses.length === 1, 'the access record')
 })
+
+test("node:http's next-request clock never cuts a tunnel: an upgrade pipelined behind a response still being written stays open past keepAliveTimeout + headersTimeout", T, async (t) => {
+  const up = await rawUpstream(t, (socket, head) => {
+    if (!/upgrade: foo/i.test(head)) return void setTimeout(() => socket.write('HTTP/1.1 200 OK\r\ncontent-length: 7\r\n\r\nslow-ok'), 100)
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: foo/1\r\n\r\n')
+    socket.on('data', (d: Buffer) => socket.write(d)) // echo
+  })
+  const proxy = await proxyFor(t, { server: { fastFront: false, keepAliveTimeout: 100, headersTimeout: 100 }, upstreams: { u: { servers: [up.url] } }, routes: [{ to: 'u' }] })
+  const c = await client(t, proxy.port)
+  c.socket.write(`GET /slow HTTP/1.1\r\nHost: app.test\r\n\r\n${handshake('/ws')}`)
+  await until(() => c.text().includes('HTTP/1.1 101'), 'the 101 behind the first response')
+  // Ping through the tunnel, one echo at a time, for well over the clock's 200 ms.
+  const started = Date.now()
+  for (let i = 0; Date.now() - started < 600; i++) {
+    c.socket.write(`ping${i};`)
+    await until(() => c.text().includes(`ping${i};`), `echo ${i}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  assert.doesNotMatch(c.text(), /408/)
+  assert.equal(c.socket.destroyed, false, 'the tunnel is open')
+})

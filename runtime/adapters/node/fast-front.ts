@@ -410,7 +410,9 @@ class FastConnection implements ParserHost, ExchangeOwner, BodySource {
     s.off('end', this.#onEnd)
     s.off('error', this.#onError)
     s.off('close', this.#onClose)
-    if (!s.destroyed) s.on('error', ignore) // until node:http (or the close) takes over
+    // Until node:http (or the close) takes over; once: a socket can come back (an h2c request served
+    // plain) and be handed over again.
+    if (!s.destroyed && !s.listeners('error').includes(ignore)) s.on('error', ignore)
     this.parser.destroy()
     this.front.release(this)
   }
