@@ -211,7 +211,8 @@ class CachedAnswer implements CaptureReceiver {
 
   response(response: Response): void {
     this.#report()
-    void respond(this.ctx, this.hooks, this.hctx, response, this.log)
+    // (A throw that escapes respond must answer the client, never end the process.)
+    respond(this.ctx, this.hooks, this.hctx, response, this.log).catch((err: unknown) => failedWebResponse(this.ctx, err, 'response failed', 500))
   }
 
   error(status: number, reason: string, extra: readonly string[] | undefined): void {
@@ -320,7 +321,8 @@ class HookedUpstreamSink implements ResponseSink, WebResponseReceiver {
   }
 
   response(response: Response): void {
-    void respond(this.ctx, this.hooks, this.hctx, response, this.log)
+    // (A throw that escapes respond must answer the client, never end the process.)
+    respond(this.ctx, this.hooks, this.hctx, response, this.log).catch((err: unknown) => failedWebResponse(this.ctx, err, 'response failed', 500))
   }
 
   failed(failure: UpstreamFailure): void {

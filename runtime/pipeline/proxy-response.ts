@@ -16,6 +16,7 @@ import { Readable } from 'node:stream'
 import { validateHeaderValue } from 'node:http'
 import type { RequestContext } from '../context.js'
 import { asksToClose, isHopByHop } from '../forward/hop-by-hop.js'
+import { failedWebResponse } from '../handle/send-web-response.js'
 import { sendError } from '../respond.js'
 
 /** Whether a Web stream was read from or cancelled (Node's check works on Web streams too; its types say Readable). */
@@ -230,7 +231,14 @@ export function sendDirect(ctx: RequestContext, response: Response, source: Body
   ctx.status = response.status
   // As sendWebResponse: Connection is not copied, but a hook's `Connection: close` ends the connection after this response.
   if (lines === undefined && response.status >= 200 && asksToClose(response.headers.get('connection'))) ctx.res.shouldKeepAlive = false
-  const headers = (lines ?? flatWebHeaders(response.headers)) as string[]
+  let headers: string[]
+  try {
+    // (A hook may have set a value Fetch takes and Node refuses: a control character.)
+    headers = (lines ?? flatWebHeaders(response.headers)) as string[]
+  } catch (err) {
+    source.cancel()
+    return failedWebResponse(ctx, err, 'response failed', 500)
+  }
   // The head goes out with the first body byte or the end (neither front sends it before), so
   // an upstream that fails first still gets the client a 502/504, not a cut.
   source.sendTo(ctx, () => {
@@ -239,8 +247,7 @@ export function sendDirect(ctx: RequestContext, response: Response, source: Body
       return true
     } catch (err) {
       if (lines === undefined) {
-        ctx.error ??= `response body failed: ${(err as Error)?.message}`
-        ctx.res.destroy()
+        failedWebResponse(ctx, err, 'response failed', 500) // (nothing went out: a clean 500)
         return false
       }
       // A field Node refuses to send, as the upstream gave it: its fault (as ClientSink answers it).

@@ -500,3 +500,22 @@ test('a route whose onResponse hook wraps or transforms the upstream body: an up
     }
   }
 })
+
+test('an onResponse hook setting a header value Node refuses (a control character Fetch allows) gets the client a 500; the proxy keeps serving (forward and cached routes, both fronts)', T, async (t) => {
+  for (const fastFront of [true, false]) {
+    const backend = await rawBackend()
+    const proxy = await proxyFor(t, backend, {}, {
+      server: { fastFront },
+      routes: [
+        { match: { path: '/cached/*' }, to: 'b', cache: { ttl: '1m' }, hooks: { onResponse: (_ctx, res) => { res.headers.set('x-a', 'a\x01b'); return res } } },
+        { match: { path: '/fault' }, to: 'b', hooks: { onResponse: (_ctx, res) => { res.headers.set('x-a', 'a\x01b'); return res } } },
+      ],
+    })
+    for (const path of ['/fault', '/cached/fault', '/cached/fault']) {
+      const res = await get(proxy, path)
+      assert.equal(res.status, 500, `${path} (fastFront ${fastFront})`)
+      assert.doesNotMatch(res.head, /x-a/i)
+    }
+    await stillServing(proxy)
+  }
+})
