@@ -71,13 +71,19 @@ async function writeBody(ctx: RequestContext, body: ReadableStream<Uint8Array>, 
   let headPending = true
   const reader = body.getReader()
   // A read pending on an idle body (a stream that has nothing yet) ends when the client leaves.
+  // So does one whose response was answered otherwise while its head waited (a deadline's 504).
   const gone = (): void => {
-    if (!res.writableFinished) void reader.cancel(new Error('client closed the connection')).catch(() => {})
+    if (headPending || !res.writableFinished) void reader.cancel(new Error('client closed the connection')).catch(() => {})
   }
   res.once('close', gone)
   try {
     for (;;) {
       const { done, value } = await reader.read()
+      if (headPending && res.headersSent) {
+        // Answered otherwise meanwhile (a deadline's 504): not ours to end.
+        void reader.cancel().catch(() => {})
+        return
+      }
       if (res.destroyed) throw new Error('client closed the connection')
       if (done) {
         if (declared >= 0 && ctx.bytes < declared) throw new Error(`response body shorter than its Content-Length (${ctx.bytes} of ${declared} bytes)`)
