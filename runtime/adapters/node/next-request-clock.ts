@@ -25,10 +25,9 @@ interface ClockedSocket extends Socket {
   _httpMessage?: ServerResponse | null
 }
 
-const TIMED_OUT = 'HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain\r\ncontent-length: 16\r\ncache-control: no-store\r\nconnection: close\r\n\r\nRequest Timeout\n'
-
 export class NextRequestClock {
-  constructor(readonly headersTimeout: number, readonly keepAliveTimeout: number) {}
+  /** `timedOut`: the 408 to send (the listener's, as for a head the fast front timed out). */
+  constructor(readonly headersTimeout: number, readonly keepAliveTimeout: number, readonly timedOut: string) {}
 
   /** node:http takes `socket` over (a new connection, or one the fast front handed over). */
   takeOver(socket: Socket): void {
@@ -81,5 +80,5 @@ function expire(s: ClockedSocket, clock: NextRequestClock): void {
   const incoming = s.parser.incoming
   if (incoming != null && !incoming.complete) return void incoming.once('end', () => clock.rearm(s))
   if (!s.writable) return void s.destroy()
-  s.end(TIMED_OUT, () => s.destroy())
+  s.end(clock.timedOut, () => s.destroy())
 }

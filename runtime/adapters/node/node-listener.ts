@@ -26,6 +26,7 @@ import type { ResolvedConfig, ResolvedListen } from '../../resolved-config.js'
 import type { FrontRequest } from '../../context.js'
 import { isValidHost, withoutTrailingDot } from '../../canonical.js'
 import { asksToClose, nominatesProtected } from '../../forward/hop-by-hop.js'
+import { headerValues } from '../../forward/upstream-headers.js'
 import { tunnelProtocol, plainRequestHead } from '../../upgrade/upgrade-request.js'
 import { bodyBroken, expectContinue } from '../../body-guard.js'
 import { STREAM_HIGH_WATER_MARK } from '../../stream-buffer.js'
@@ -125,7 +126,7 @@ export class NodeListener {
         // Never handed to the runtime: the 400 it would get had its body broken while served.
         if (broken !== undefined) return reject(res, broken)
         // llhttp keeps an HTTP/1.0 connection whose Connection lists keep-alive and close; close wins.
-        if (req.httpVersionMinor === 0 && res.shouldKeepAlive && asksToClose(joinedConnection(req.rawHeaders))) res.shouldKeepAlive = false
+        if (req.httpVersionMinor === 0 && res.shouldKeepAlive && headerValues(req.rawHeaders, 'connection').some((v) => asksToClose(v))) res.shouldKeepAlive = false
         if (expecting) expectContinue(req)
         return onRequest(req, res)
       }
@@ -133,7 +134,7 @@ export class NodeListener {
       answerOptions(res)
       if (broken !== undefined) whenWritten(req.socket, res, () => endWith(req.socket))
     }
-    const clock = new NextRequestClock(options.headersTimeout, options.keepAliveTimeout)
+    const clock = new NextRequestClock(options.headersTimeout, options.keepAliveTimeout, TIMED_OUT)
     this.server = createServer({
       maxHeaderSize: options.maxHeaderSize,
       headersTimeout: options.headersTimeout,
@@ -263,7 +264,7 @@ export class NodeListener {
       },
       timedOut: (socket) => {
         onRefused?.({ status: 408, reason: 'ERR_HTTP_REQUEST_TIMEOUT', clientIp: socket.remoteAddress })
-        return errorResponse({ name: 'Error', message: 'request timeout', code: 'ERR_HTTP_REQUEST_TIMEOUT' })
+        return TIMED_OUT
       },
     })
     server.on('connection', (socket: Socket) => {
@@ -490,6 +491,9 @@ function reject(res: ServerResponse, { status, reason }: Rejection): void {
   res.end(body)
 }
 
+/** The 408 for a head (or a next request) that did not come in time: the fast front's and the next-request clock's. */
+const TIMED_OUT = errorResponse({ name: 'Error', message: 'request timeout', code: 'ERR_HTTP_REQUEST_TIMEOUT' })
+
 function errorResponse(err: NodeJS.ErrnoException & { rawPacket?: unknown; bytesParsed?: number; reason?: string }): string {
   let status = 400
   let text = 'Bad Request'
@@ -569,15 +573,6 @@ function onClientError(err: NodeJS.ErrnoException, socket: Socket): number | und
     whenWritten(s, active, () => endWith(s, reply))
   }
   return status
-}
-
-/** Every Connection field's value, joined (null if none). */
-function joinedConnection(raw: readonly string[]): string | null {
-  let value: string | null = null
-  for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') value = value === null ? raw[i + 1]! : `${value}, ${raw[i + 1]!}`
-  }
-  return value
 }
 
 /** Writes `bytes` (if any), then closes the connection once they are flushed. */
