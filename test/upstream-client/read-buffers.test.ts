@@ -273,9 +273,11 @@ test('a response the cache passes through (a POST on a cached route) reuses buff
   assert.match(await warm.head, /cache-status: switchyard; fwd=method/i)
   assert.equal(sha256(await warm.body), sha256(bodies.get('/other')!))
   const before = readBufferStats().allocated
-  for (let round = 0; round < 2; round++) {
-    const others = Array.from({ length: 4 }, () => download(proxy.port, '/other', false, 'POST'))
-    for (const o of others) assert.equal(sha256(await o.body), sha256(bodies.get('/other')!))
+  // One at a time: how many buffers concurrent downloads hold at once depends on how fast this
+  // process's own client reads them (under load: 39 once), not on whether they are reused.
+  for (let n = 0; n < 8; n++) {
+    const other = download(proxy.port, '/other', false, 'POST')
+    assert.equal(sha256(await other.body), sha256(bodies.get('/other')!))
   }
   assert.ok(readBufferStats().allocated - before <= 16, `${readBufferStats().allocated - before} body buffers allocated for 16 MiB passed through`)
   stalled.socket.resume()
